@@ -1,0 +1,55 @@
+# rocm-vllm-images: `make help`. Pins come from versions.env only (parsed by src/rocm_images/pins.py).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PROFILE ?= production
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLI := $(PY) -m rocm_images
+export PYTHONPATH := $(CURDIR)/src
+
+$(VENV)/.ok: pyproject.toml
+	@python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/pip install -q 'torch==2.13.0'
+	@touch $@
+
+.PHONY: help venv engine base image print lint test test-unit test-patch test-image smoke patch-check \
+        patch-work patch-refresh clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo "  PROFILE=production|sandbox (default production), IMAGE=<ref> for smoke, VLLM_REF=<ref> for patch-check"
+
+venv: $(VENV)/.ok ## host-side Python env (.venv)
+
+engine: $(VENV)/.ok ## install + start Docker Engine >= 25 and buildx >= 0.13 (no-op when suitable)
+	@$(CLI) engine
+
+base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake)
+	@$(CLI) base $(if $(REBUILD),--rebuild)
+
+image: engine ## build rocm_base, vllm, vllm-openai with bake (PROFILE=production|sandbox)
+	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets $(TARGETS))
+
+print: $(VENV)/.ok ## show the bake graph (bake --print)
+	@$(CLI) print --profile $(PROFILE)
+
+lint: $(VENV)/.ok ## hadolint, ruff, shellcheck
+	@$(CLI) lint
+
+test: engine ## everything: unit, patch (real vLLM source), image builds + testinfra suite
+	@$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+smoke: $(VENV)/.ok ## run the image suite against IMAGE=<ref> (GPU tests when /dev/kfd exists)
+	@$(CLI) smoke --image "$(IMAGE)"
+
+patch-check: $(VENV)/.ok ## apply the series to vLLM VLLM_REF=<ref> (default: versions.env)
+	@$(CLI) patch-check $(if $(VLLM_REF),--ref $(VLLM_REF))
+
+patch-work: $(VENV)/.ok ## a git workspace of the patched source to edit (build/patch-work)
+	@$(CLI) patch-work
+
+patch-refresh: $(VENV)/.ok ## regenerate the series from build/patch-work commits
+	@$(CLI) patch-refresh
+
+clean: ## remove build outputs (keeps the download cache and images)
+	rm -rf build/work build/bench* build/patch-work

@@ -1,0 +1,184 @@
+// The image graph. Every version comes from versions.env: `make` exports it into the environment,
+// where bake reads variables of the same name. Profiles swap sources through named contexts only;
+// the sandbox profile is bake.sandbox.hcl layered on top with a second -f.
+
+variable "ROCM_BASE_IMAGE" {}
+variable "PYTHON_VERSION" {}
+variable "GPU_ARCHS" {}
+variable "PYTORCH_ROCM_ARCH" {}
+variable "PYTORCH_REPO" {}
+variable "PYTORCH_BRANCH" {}
+variable "PYTORCH_VISION_BRANCH" {}
+variable "TRITON_REPO" {}
+variable "TRITON_BRANCH" {}
+variable "AITER_REPO" {}
+variable "AITER_BRANCH" {}
+variable "AITER_COMMIT" {}
+variable "AITER_REQUIRED_FIX" {}
+variable "AITER_MIN_VERSION" {}
+variable "VLLM_REPO" {}
+variable "VLLM_REF" {}
+variable "TILELANG_VERSION" {}
+
+// Set by the Makefile / CI, not pins.
+variable "PROFILE" { default = "production" }
+variable "IMAGE_PREFIX" { default = "rocm-vllm" }
+variable "TAG" { default = "dev" }
+variable "GIT_SHA" { default = "unknown" }
+variable "CREATED" { default = "1970-01-01T00:00:00Z" }
+variable "SOURCE_URL" { default = "https://github.com/rocm-vllm-images/rocm-vllm-images" }
+variable "PATCH_SERIES_SHA256" { default = "" }
+variable "PATCH_MODE" { default = "auto" }
+// non-empty only in the sandbox profile: what in the image is a stand-in
+variable "SANDBOX_NOTE" { default = "" }
+variable "HOST_CA" { default = "/etc/ssl/certs/ca-certificates.crt" }
+variable "MAX_JOBS" { default = "2" }
+// cache: "" (engine-local only), "local" (CACHE_DIR) or "registry" (CACHE_REF)
+variable "CACHE" { default = "" }
+variable "CACHE_DIR" { default = "build/bake-cache" }
+variable "CACHE_REF" { default = "" }
+
+function "labels" {
+  params = [title, description]
+  result = merge({
+    "org.opencontainers.image.source"      = SOURCE_URL
+    "org.opencontainers.image.revision"    = GIT_SHA
+    "org.opencontainers.image.version"     = "${VLLM_REF}-aiter-${AITER_BRANCH}"
+    "org.opencontainers.image.created"     = CREATED
+    "org.opencontainers.image.title"       = title
+    "org.opencontainers.image.description" = description
+    "org.rocm-images.aiter.ref"            = AITER_BRANCH
+    "org.rocm-images.aiter.commit"         = AITER_COMMIT
+    "org.rocm-images.aiter.required-fix"   = AITER_REQUIRED_FIX
+    "org.rocm-images.vllm.ref"             = VLLM_REF
+    "org.rocm-images.tilelang.version"     = TILELANG_VERSION
+    "org.rocm-images.patch-series.sha256"  = PATCH_SERIES_SHA256
+    "org.rocm-images.profile"              = PROFILE
+  }, SANDBOX_NOTE == "" ? {} : { "org.rocm-images.sandbox" = SANDBOX_NOTE })
+}
+
+function "cache_from" {
+  params = [name]
+  result = CACHE == "local" ? ["type=local,src=${CACHE_DIR}/${name}"] : CACHE == "registry" ? ["type=registry,ref=${CACHE_REF}:${name}"] : []
+}
+
+function "cache_to" {
+  params = [name]
+  result = CACHE == "local" ? ["type=local,dest=${CACHE_DIR}/${name},mode=max"] : CACHE == "registry" ? ["type=registry,ref=${CACHE_REF}:${name},mode=max"] : []
+}
+
+target "_common" {
+  context = "."
+  secret  = ["id=hostca,src=${HOST_CA}"]
+  args = {
+    PYTHON_VERSION      = PYTHON_VERSION
+    GPU_ARCHS           = GPU_ARCHS
+    AITER_BRANCH        = AITER_BRANCH
+    AITER_COMMIT        = AITER_COMMIT
+    AITER_REQUIRED_FIX  = AITER_REQUIRED_FIX
+    AITER_MIN_VERSION   = AITER_MIN_VERSION
+    TILELANG_VERSION    = TILELANG_VERSION
+    PATCH_MODE          = PATCH_MODE
+    MAX_JOBS            = MAX_JOBS
+  }
+}
+
+// ---- production sources (the sandbox overlay replaces these) ----
+target "_sources" {
+  contexts = {
+    base     = "docker-image://${ROCM_BASE_IMAGE}"
+    tools    = "src"
+    patches  = "images/vllm/patches/${VLLM_REF}"
+    vllm-src = "${VLLM_REPO}#${VLLM_REF}"
+    standins = "target:no-standins"
+  }
+  args = {
+    PYTORCH_REPO          = PYTORCH_REPO
+    PYTORCH_BRANCH        = PYTORCH_BRANCH
+    PYTORCH_VISION_BRANCH = PYTORCH_VISION_BRANCH
+    PYTORCH_ROCM_ARCH     = PYTORCH_ROCM_ARCH
+    TRITON_REPO           = TRITON_REPO
+    TRITON_BRANCH         = TRITON_BRANCH
+    AITER_REPO            = AITER_REPO
+    TORCH_VERSION         = ""
+    VLLM_REQUIREMENTS     = "requirements/rocm.txt"
+    VLLM_TARGET_DEVICE    = "rocm"
+  }
+}
+
+target "rocm_base" {
+  inherits   = ["_common", "_sources"]
+  dockerfile = "docker/Dockerfile.rocm_base"
+  target     = "rocm_base"
+  tags       = ["${IMAGE_PREFIX}/rocm_base:${TAG}"]
+  labels     = labels("rocm_base", "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc")
+  args       = { BUILD_INFO = jsonencode(labels("rocm_base", "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc")) }
+  cache-from = cache_from("rocm_base")
+  cache-to   = cache_to("rocm_base")
+}
+
+target "_vllm" {
+  inherits   = ["_common", "_sources"]
+  dockerfile = "docker/Dockerfile.vllm"
+  contexts   = { rocm_base = "target:rocm_base" }
+}
+
+target "vllm" {
+  inherits   = ["_vllm"]
+  target     = "vllm"
+  tags       = ["${IMAGE_PREFIX}/vllm:${TAG}"]
+  labels     = labels("vllm", "vLLM ${VLLM_REF} + DeepSeek-V4 aiter mHC patch series on rocm_base")
+  args       = { BUILD_INFO = jsonencode(labels("vllm", "vLLM ${VLLM_REF} + DeepSeek-V4 aiter mHC patch series on rocm_base")) }
+  cache-from = cache_from("vllm")
+  cache-to   = cache_to("vllm")
+}
+
+target "vllm-openai" {
+  inherits   = ["_vllm"]
+  target     = "vllm-openai"
+  tags       = ["${IMAGE_PREFIX}/vllm-openai:${TAG}"]
+  labels     = labels("vllm-openai", "OpenAI-compatible vLLM ${VLLM_REF} server (DeepSeek-V4, aiter mHC)")
+  args       = { BUILD_INFO = jsonencode(labels("vllm-openai", "OpenAI-compatible vLLM ${VLLM_REF} server (DeepSeek-V4, aiter mHC)")) }
+  cache-from = cache_from("vllm-openai")
+  cache-to   = cache_to("vllm-openai")
+}
+
+// production has no stand-ins: an empty stage
+target "no-standins" {
+  dockerfile-inline = "FROM scratch\n"
+}
+
+// ---- negative controls: images the verification suite must FAIL on ----
+target "test-no-module-mhc" {
+  inherits = ["vllm"]
+  tags     = ["${IMAGE_PREFIX}/test-no-module-mhc:${TAG}"]
+  contexts = { rocm_base = "target:rocm_base-no-module-mhc" }
+}
+
+target "rocm_base-no-module-mhc" {
+  inherits = ["rocm_base"]
+  tags     = []
+  args     = { PREBUILD_KERNELS = "0", MODULE_MHC_REQUIRED = "0" }
+}
+
+target "test-unpatched" {
+  inherits = ["vllm"]
+  tags     = ["${IMAGE_PREFIX}/test-unpatched:${TAG}"]
+  contexts = { patches = "images/vllm/patches/empty" }
+}
+
+target "test-old-aiter" {
+  inherits = ["vllm"]
+  tags     = ["${IMAGE_PREFIX}/test-old-aiter:${TAG}"]
+  contexts = { rocm_base = "target:rocm_base-old-aiter" }
+}
+
+target "rocm_base-old-aiter" {
+  inherits = ["rocm_base"]
+  tags     = []
+  args     = { AITER_BRANCH = "v0.1.13", AITER_GUARD = "off" }
+}
+
+group "default" { targets = ["rocm_base", "vllm", "vllm-openai"] }
+group "negative" { targets = ["test-no-module-mhc", "test-unpatched", "test-old-aiter"] }
+group "all" { targets = ["default", "negative"] }

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Provide python$1 with venv at /opt/venv. Debian (sandbox) has it; Ubuntu 22.04 (ROCm base) gets it
+# from the deadsnakes PPA, as vLLM's own rocm_base does.
+set -eu
+py="python$1"
+if ! command -v "$py" >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -y
+  apt-get install -y --no-install-recommends software-properties-common git gcc
+  add-apt-repository -y ppa:deadsnakes/ppa
+  apt-get update -y
+  apt-get install -y --no-install-recommends "$py" "$py-dev" "$py-venv"
+  rm -rf /var/lib/apt/lists/*
+fi
+"$py" -m venv /opt/venv
+/opt/venv/bin/python -m pip --version

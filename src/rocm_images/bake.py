@@ -1,0 +1,213 @@
+"""Drive `docker buildx bake`: environment from versions.env, profile files, preflight, safe tagging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import REPO_ROOT, UserError, engine, patches, pins, sandbox_base, sdist
+
+PROFILES = {"production": ["bake.hcl"], "sandbox": ["bake.hcl", "bake.sandbox.hcl"]}
+BUILD_DIR = REPO_ROOT / "build"
+LOCK_FILE = BUILD_DIR / ".image.lock"
+MIN_FREE_GB = float(os.environ.get("ROCM_IMAGES_MIN_FREE_GB", "15"))
+DEFAULT_TARGETS = ("default",)
+
+
+def profile_files(profile: str) -> list[str]:
+    if profile not in PROFILES:
+        raise UserError(f"unknown PROFILE={profile!r}; use PROFILE=production or PROFILE=sandbox")
+    return PROFILES[profile]
+
+
+def series_sha256(ref: str) -> str:
+    h = hashlib.sha256()
+    for p in patches.series(ref):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def git_sha() -> str:
+    out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def torch_wheels_dir() -> str:
+    """The directory pip's find-links names (where the machine keeps its CPU torch wheel)."""
+    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if "find-links" in line:
+            for cand in line.split("=", 1)[1].strip("'\" ").split():
+                if Path(cand).is_dir():
+                    return cand
+    fallback = BUILD_DIR / "wheels"
+    fallback.mkdir(parents=True, exist_ok=True)  # empty: pip then takes torch from the index
+    return str(fallback)
+
+
+def environment(profile: str, tag: str, pin: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables bake reads: every pin plus the build's own facts."""
+    pin = pin or pins.load()
+    env = dict(os.environ)
+    env.update(pin)
+    env.update(
+        PROFILE=profile, TAG=tag, GIT_SHA=git_sha(),
+        CREATED=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        PATCH_SERIES_SHA256=series_sha256(pin["VLLM_REF"]),
+        PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
+    )
+    if profile == "sandbox":
+        env.update(
+            SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin),
+            SANDBOX_PYTHON_VERSION=pin["SANDBOX_PYTHON_VERSION"],
+            VLLM_SRC_DIR=os.path.relpath(vllm_source(pin), REPO_ROOT),
+            TORCH_WHEELS_DIR=torch_wheels_dir(),
+        )
+    return env
+
+
+def vllm_source(pin: dict[str, str]) -> Path:
+    """The unpacked, sha256-checked vLLM sdist (sandbox source); unpacked once per version."""
+    dest = BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
+    stamp = dest / ".sdist-sha256"
+    if stamp.is_file() and stamp.read_text().strip() == pin["VLLM_SDIST_SHA256"]:
+        return dest
+    tarball = sdist.fetch(pin["VLLM_VERSION"], pin["VLLM_SDIST_SHA256"])
+    sdist.unpack(tarball, dest)
+    stamp.write_text(pin["VLLM_SDIST_SHA256"] + "\n")
+    return dest
+
+
+def bake_cmd(profile: str, *args: str) -> list[str]:
+    cmd = ["docker", "buildx", "bake"]
+    for f in profile_files(profile):
+        cmd += ["-f", f]
+    return cmd + list(args)
+
+
+def print_graph(profile: str, targets: list[str]) -> str:
+    env = environment(profile, "dev") if profile == "production" else _print_env(profile)
+    out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise UserError(f"bake --print failed: {out.stderr.strip().splitlines()[-1]}")
+    return out.stdout
+
+
+def _print_env(profile: str) -> dict[str, str]:
+    # --print must not download or build anything: name the sandbox sources without preparing them
+    pin = pins.load()
+    env = environment("production", "dev", pin)
+    env.update(PROFILE=profile, SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin),
+               SANDBOX_PYTHON_VERSION=pin["SANDBOX_PYTHON_VERSION"],
+               VLLM_SRC_DIR=f"build/src/vllm-{pin['VLLM_VERSION']}", TORCH_WHEELS_DIR=torch_wheels_dir())
+    return env
+
+
+def check_disk(path: Path = REPO_ROOT, need_gb: float = MIN_FREE_GB) -> None:
+    free = shutil.disk_usage(path).free / 2**30
+    docker_root = Path("/var/lib/docker")
+    if docker_root.exists():
+        free = min(free, shutil.disk_usage(docker_root).free / 2**30)
+    if free < need_gb:
+        raise UserError(f"only {free:.1f} GiB free, a build needs {need_gb:.0f} GiB; free disk space "
+                        "(e.g. `docker builder prune`) and retry")
+
+
+def check_production_base(pin: dict[str, str]) -> None:
+    ref = pin["ROCM_BASE_IMAGE"]
+    if sandbox_base.exists(ref):
+        return
+    out = subprocess.run(["docker", "buildx", "imagetools", "inspect", ref], capture_output=True, text=True,
+                         timeout=120)
+    if out.returncode != 0:
+        raise UserError(f"production base image {ref} is unreachable from this machine (no registry access); "
+                        "build offline with `make image PROFILE=sandbox`")
+
+
+@contextmanager
+def build_lock() -> Iterator[None]:
+    BUILD_DIR.mkdir(exist_ok=True)
+    with LOCK_FILE.open("a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise UserError(f"another `make image` is running (pid {f.read().strip() or '?'}); "
+                            "wait for it to finish, then rerun") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+
+
+def image_tags(profile: str, targets: list[str], env: dict[str, str]) -> list[str]:
+    import json
+
+    out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, check=True)
+    return [t for tgt in json.loads(out.stdout)["target"].values() for t in tgt.get("tags", [])]
+
+
+def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
+          extra: list[str] | None = None) -> list[str]:
+    """Build into a candidate tag, verify, then move the real tags. Returns the final tags."""
+    targets = targets or list(DEFAULT_TARGETS)
+    pin = pins.load()
+    pins.check_aiter_policy(pin)
+    profile_files(profile)
+    engine.require()
+    check_disk()
+    with build_lock():
+        if profile == "production":
+            check_production_base(pin)
+        else:
+            sandbox_base.ensure(pin)
+        candidate = f"candidate-{uuid.uuid4().hex[:10]}"
+        env = environment(profile, candidate, pin)
+        cand_tags = image_tags(profile, targets, env)
+        proc = subprocess.run(bake_cmd(profile, "--load", *(extra or []), *targets), cwd=REPO_ROOT, env=env)
+        if proc.returncode != 0:
+            _untag(cand_tags)
+            raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
+                            "untouched; fix the error above and rerun (cached steps are reused)")
+        final = []
+        for ct in cand_tags:
+            _verify(ct, profile)
+            ft = ct.rsplit(":", 1)[0] + f":{tag}"
+            subprocess.run(["docker", "tag", ct, ft], check=True)
+            final.append(ft)
+        _untag(cand_tags)
+        return final
+
+
+def _verify(ref: str, profile: str) -> None:
+    """Cheap post-build checks before a tag moves: labels present and the profile label right."""
+    import json
+
+    out = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise UserError(f"{ref} was not loaded into the engine")
+    labels = json.loads(out.stdout)[0]["Config"].get("Labels") or {}
+    if labels.get("org.rocm-images.profile") != profile:
+        raise UserError(f"{ref}: label org.rocm-images.profile={labels.get('org.rocm-images.profile')!r} "
+                        f"!= {profile}; refusing to tag")
+
+
+def _untag(refs: list[str]) -> None:
+    for r in refs:
+        subprocess.run(["docker", "image", "rm", "--no-prune", r], capture_output=True)

@@ -1,0 +1,124 @@
+"""`python -m rocm_images <command>`: the entry points Make calls. Errors are one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import REPO_ROOT, UserError
+
+
+def _engine(_: argparse.Namespace) -> None:
+    from . import engine
+
+    actions = engine.ensure()
+    print("engine: " + ("; ".join(actions) if actions else "suitable engine already running; nothing changed"))
+
+
+def _base(a: argparse.Namespace) -> None:
+    from . import pins, sandbox_base
+
+    print(f"sandbox base: {sandbox_base.ensure(pins.load(), rebuild=a.rebuild)} ({sandbox_base.STANDIN_LABEL})")
+
+
+def _image(a: argparse.Namespace) -> None:
+    from . import bake
+
+    tags = bake.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag)
+    note = " — SANDBOX images (stand-ins; not a ROCm result; cannot be pushed)" if a.profile == "sandbox" else ""
+    print(f"built ({a.profile}){note}:")
+    for t in tags:
+        print(f"  {t}")
+
+
+def _print(a: argparse.Namespace) -> None:
+    from . import bake
+
+    sys.stdout.write(bake.print_graph(a.profile, ["all"]))
+
+
+def _lint(_: argparse.Namespace) -> None:
+    from . import lint
+
+    problems = lint.run_all()
+    if problems:
+        raise UserError(f"lint found problems in: {', '.join(problems)} (see output above)")
+    print("lint: hadolint, ruff, shellcheck clean")
+
+
+def _patch_check(a: argparse.Namespace) -> None:
+    from . import bake, patches, pins
+
+    pin = pins.load()
+    ref = a.ref or pin["VLLM_REF"]
+    src = Path(a.src) if a.src else bake.vllm_source(pin)
+    if ref != pin["VLLM_REF"] and not a.src:
+        raise UserError(f"VLLM_REF={ref} differs from versions.env ({pin['VLLM_REF']}); pass SRC=<unpacked tree>")
+    series = patches.series(ref)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["cp", "-a", str(src), str(tree)], check=True)
+        patches.apply(series, tree)
+    print(f"patch-check: {len(series)} patch(es) apply cleanly to vLLM {ref} (mode: {patches.mode_for(series)})")
+
+
+def _patch_work(_: argparse.Namespace) -> None:
+    from . import bake, patches, pins
+
+    pin = pins.load()
+    dest = patches.workspace(bake.vllm_source(pin), pin["VLLM_REF"], REPO_ROOT / "build" / "patch-work")
+    print(f"patch workspace: {dest} (commit your edits there, then `make patch-refresh`)")
+
+
+def _patch_refresh(_: argparse.Namespace) -> None:
+    from . import patches, pins
+
+    out = patches.refresh(REPO_ROOT / "build" / "patch-work", pins.load()["VLLM_REF"])
+    print("patch series regenerated:\n" + "\n".join(f"  {p.relative_to(REPO_ROOT)}" for p in out))
+
+
+def _smoke(a: argparse.Namespace) -> None:
+    from . import smoke
+
+    sys.exit(smoke.run(a.image))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rocm-images")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("engine").set_defaults(fn=_engine)
+    p = sub.add_parser("base")
+    p.add_argument("--rebuild", action="store_true")
+    p.set_defaults(fn=_base)
+    p = sub.add_parser("image")
+    p.add_argument("--profile", default="production")
+    p.add_argument("--targets", default="")
+    p.add_argument("--tag", default="latest")
+    p.set_defaults(fn=_image)
+    p = sub.add_parser("print")
+    p.add_argument("--profile", default="production")
+    p.set_defaults(fn=_print)
+    sub.add_parser("lint").set_defaults(fn=_lint)
+    p = sub.add_parser("patch-check")
+    p.add_argument("--ref")
+    p.add_argument("--src")
+    p.set_defaults(fn=_patch_check)
+    sub.add_parser("patch-work").set_defaults(fn=_patch_work)
+    sub.add_parser("patch-refresh").set_defaults(fn=_patch_refresh)
+    p = sub.add_parser("smoke")
+    p.add_argument("--image", required=True)
+    p.set_defaults(fn=_smoke)
+    args = parser.parse_args(argv)
+    try:
+        args.fn(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The vLLM patch series: apply (with a one-line diagnosis of a failing hunk), mode choice, refresh.
+
+Stdlib only: it also runs inside the vllm image build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from . import REPO_ROOT, UserError
+
+PATCH_ROOT = REPO_ROOT / "images" / "vllm" / "patches"
+_FAILED = re.compile(r"patch failed: (?P<file>.+):(?P<line>\d+)")
+_MISSING = re.compile(r"error: (?P<file>\S+): (No such file or directory|does not exist in index)")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? ")
+
+
+def series(ref: str) -> list[Path]:
+    d = PATCH_ROOT / ref
+    patches = sorted(d.glob("*.patch"))
+    if not patches:
+        raise UserError(f"no patch series for vLLM {ref} under {d}; create one with `make patch-refresh`")
+    return patches
+
+
+def touched_files(patch: Path) -> list[str]:
+    return [line[6:].strip() for line in patch.read_text().splitlines() if line.startswith("+++ b/")]
+
+
+def mode_for(patches: list[Path]) -> str:
+    """overlay when every patch is Python-only (a thin layer on the unpatched build), else full."""
+    files = [f for p in patches for f in touched_files(p)]
+    return "overlay" if all(f.endswith(".py") for f in files) else "full"
+
+
+def _hunk_of(patch: Path, file: str, line: int) -> int:
+    """1-based index of the hunk of `file` in `patch` that starts at `line` (0 when unknown)."""
+    current, n = None, 0
+    for text in patch.read_text().splitlines():
+        if text.startswith("+++ b/"):
+            current, n = text[6:].strip(), 0
+        elif current == file and (m := _HUNK.match(text)):
+            n += 1
+            if int(m.group(1)) == line:
+                return n
+    return 0
+
+
+def apply(patches: list[Path], tree: Path, check_only: bool = False) -> None:
+    """Apply each patch in order with `git apply`; a failure names patch, file and hunk in one line."""
+    for patch in patches:
+        cmd = ["git", "apply", "--verbose", "--whitespace=nowarn"] + (["--check"] if check_only else [])
+        proc = subprocess.run([*cmd, str(patch.resolve())], cwd=tree, capture_output=True, text=True)
+        if proc.returncode == 0:
+            continue
+        out = proc.stderr + proc.stdout
+        if m := _FAILED.search(out):
+            file, line = m.group("file"), int(m.group("line"))
+            hunk = _hunk_of(patch, file, line)
+            raise UserError(f"patch {patch.name} does not apply: {file} hunk #{hunk} (@@ -{line}) "
+                            f"no longer matches; rebase the series (make patch-refresh)")
+        if m := _MISSING.search(out):
+            raise UserError(f"patch {patch.name} does not apply: {m.group('file')} is missing from the tree; "
+                            "rebase the series (make patch-refresh)")
+        last = out.strip().splitlines()[-1] if out.strip() else "unknown git apply error"
+        raise UserError(f"patch {patch.name} does not apply: {last}")
+
+
+def workspace(src: Path, ref: str, dest: Path) -> Path:
+    """A git tree of the unpatched source with the series as commits, to edit and then refresh."""
+    subprocess.run(["rm", "-rf", str(dest)], check=True)
+    subprocess.run(["cp", "-a", str(src), str(dest)], check=True)
+    ident = ["-c", "user.name=rocm-vllm-images", "-c", "user.email=rocm-vllm-images@localhost"]
+    git = ["git", "-C", str(dest), *ident]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", f"vLLM {ref} (unpatched)"], check=True)
+    subprocess.run([*git, "tag", "upstream"], check=True)
+    proc = subprocess.run([*git, "am", "-q", *[str(p.resolve()) for p in series(ref)]],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise UserError(f"the series does not apply in {dest}: resolve with `git -C {dest} am --3way`, "
+                        "commit, then run patch-refresh")
+    return dest
+
+
+def refresh(tree: Path, ref: str) -> list[Path]:
+    """Regenerate the series from the commits on top of the `upstream` tag in `tree`."""
+    out = PATCH_ROOT / ref
+    proc = subprocess.run(["git", "-C", str(tree), "format-patch", "--no-signature", "--zero-commit",
+                           "-N", "-o", str(out.resolve()) + ".new", "upstream..HEAD"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise UserError(f"{tree} is not a patch workspace (no `upstream` tag); create it with `make patch-work`")
+    new = out.with_name(out.name + ".new")
+    if not any(new.glob("*.patch")):
+        new.rmdir()
+        raise UserError(f"no commits on top of upstream in {tree}; nothing to refresh")
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    new.rename(out)
+    return sorted(out.glob("*.patch"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """In-image entry: python -m rocm_images.patches --series DIR --tree DIR [--only-mode MODE]."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--series", type=Path, required=True)
+    ap.add_argument("--tree", type=Path, required=True)
+    ap.add_argument("--mode", choices=("auto", "overlay", "full"), default="auto")
+    ap.add_argument("--stage", choices=("overlay", "full"), required=True,
+                    help="which build step is calling; patches are applied only in the matching one")
+    a = ap.parse_args(argv)
+    patches = sorted(a.series.glob("*.patch"))
+    mode = mode_for(patches) if a.mode == "auto" else a.mode
+    if mode != a.stage:
+        print(f"patch series: mode {mode}; nothing to do in the {a.stage} step")
+        return 0
+    try:
+        apply(patches, a.tree)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"patch series: applied {len(patches)} patch(es) in {mode} mode: " + ", ".join(p.name for p in patches))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""versions.env: the one file of pins. Parse strictly, check policy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import REPO_ROOT, UserError
+
+VERSIONS_FILE = REPO_ROOT / "versions.env"
+
+REQUIRED_KEYS = (
+    "ROCM_BASE_IMAGE", "PYTHON_VERSION", "GPU_ARCHS", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH",
+    "PYTORCH_AUDIO_BRANCH", "TRITON_BRANCH", "FA_BRANCH", "MORI_BRANCH", "AITER_REPO", "AITER_BRANCH",
+    "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "VLLM_REPO", "VLLM_REF", "VLLM_VERSION",
+    "VLLM_SDIST_SHA256", "TILELANG_VERSION", "SANDBOX_SUITE", "SANDBOX_PYTHON_VERSION",
+    "SANDBOX_TORCH_VERSION",
+)
+_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)\s*(?:#.*)?$")
+_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:(?:\.post|-rc)(\d+))?$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def load(path: Path = VERSIONS_FILE) -> dict[str, str]:
+    """Return the pins; any malformed, duplicate or missing key is a one-line UserError."""
+    if not path.is_file():
+        raise UserError(f"{path}: not found; restore it with `git checkout -- {path.name}`")
+    pins: dict[str, str] = {}
+    for n, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise UserError(f"{path.name}:{n}: malformed line {raw!r}; expected KEY=value  # why")
+        key, value = m.groups()
+        if key in pins:
+            raise UserError(f"{path.name}:{n}: duplicate key {key}; keep exactly one line for it")
+        pins[key] = value
+    missing = [k for k in REQUIRED_KEYS if not pins.get(k)]
+    if missing:
+        raise UserError(f"{path.name}: missing key(s) {', '.join(missing)}; add them (see README 'Pins')")
+    return pins
+
+
+def tag_version(ref: str) -> tuple[int, ...] | None:
+    """v0.1.14.post1 -> (0, 1, 14, 1); None for a ref that is not a release tag (branch or sha)."""
+    m = _TAG.match(ref)
+    return tuple(int(g or 0) for g in m.groups()) if m else None
+
+
+def check_aiter_policy(pins: dict[str, str]) -> None:
+    """AITER_BRANCH must be a release >= AITER_MIN_VERSION, with its commit and the required fix recorded."""
+    branch, floor = pins["AITER_BRANCH"], pins["AITER_MIN_VERSION"]
+    have, need = tag_version(branch), tag_version(floor)
+    if need is None:
+        raise UserError(f"AITER_MIN_VERSION={floor} is not a release tag like v0.1.14")
+    if have is None:
+        raise UserError(f"AITER_BRANCH={branch} is not a release tag; pin a tag >= {floor} (e.g. {floor})")
+    if have < need:
+        raise UserError(
+            f"AITER_BRANCH={branch} is older than {floor}: it lacks the mhc sqrsum race fix "
+            f"{pins['AITER_REQUIRED_FIX'][:7]}; set AITER_BRANCH={floor} or newer"
+        )
+    for key in ("AITER_COMMIT", "AITER_REQUIRED_FIX"):
+        if not _SHA.match(pins[key]):
+            raise UserError(f"{key}={pins[key]} is not a full 40-hex commit id")
+
+
+def as_env(pins: dict[str, str]) -> str:
+    """Shell/Make-friendly KEY=value lines (what `make` includes)."""
+    return "".join(f"{k}={v}\n" for k, v in pins.items())

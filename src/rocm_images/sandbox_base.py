@@ -1,0 +1,54 @@
+"""The sandbox profile's base image: Debian made by debootstrap from the machine's own mirror, `docker import`ed.
+
+Stands in for the ROCm base image (which cannot be pulled here). Cached: rebuilt only when missing or asked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from . import UserError, engine
+
+# what the sandbox layers need from the OS: python + venv, a C compiler for the aiter stand-in .so, git
+PACKAGES = ("python3", "python3-venv", "python3-dev", "ca-certificates", "gcc", "libc6-dev", "git", "file")
+STANDIN_LABEL = "sandbox stand-in for the ROCm base image (Debian, no ROCm)"
+
+
+def image_ref(pins: dict[str, str]) -> str:
+    return f"rocm-images/sandbox-base:{pins['SANDBOX_SUITE']}"
+
+
+def exists(ref: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0
+
+
+def ensure(pins: dict[str, str], rebuild: bool = False) -> str:
+    """Return the local image reference, building it when missing (or when rebuild is asked)."""
+    engine.require()
+    ref = image_ref(pins)
+    if exists(ref) and not rebuild:
+        return ref
+    if not shutil.which("debootstrap"):
+        raise UserError("debootstrap is missing; run `make engine` (installs it) or `apt-get install debootstrap`")
+    suite, mirror = pins["SANDBOX_SUITE"], engine.mirror_uri()
+    with tempfile.TemporaryDirectory(prefix="sandbox-base-", dir="/var/tmp") as tmp:
+        root = Path(tmp) / "root"
+        proc = subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", suite, str(root), mirror],
+            capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+            raise UserError(f"debootstrap {suite} failed ({' '.join(tail)}); check the apt mirror and disk space")
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            shutil.rmtree(root / junk, ignore_errors=True)
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        imp = subprocess.run(
+            ["docker", "import", "--change", f'LABEL org.rocm-images.sandbox="{STANDIN_LABEL}"',
+             "--change", 'CMD ["/bin/bash"]', "-", ref], stdin=tar.stdout, capture_output=True, text=True)
+        tar.wait()
+        if imp.returncode != 0:
+            raise UserError(f"docker import of the sandbox base failed: {imp.stderr.strip()}")
+    return ref
