@@ -7,16 +7,21 @@ PY := $(VENV)/bin/python
 CLI := $(PY) -m rocm_images
 export PYTHONPATH := $(CURDIR)/src
 
+# The pins, parsed (strictly) from versions.env by our own parser; make remakes this file when it changes.
+build/versions.mk: versions.env src/rocm_images/pins.py
+	@mkdir -p build && python3 -m rocm_images pins --make > $@.tmp && mv $@.tmp $@
+include build/versions.mk
+
 $(VENV)/.ok: pyproject.toml
 	@python3 -m venv $(VENV)
-	@$(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/pip install -q 'torch==2.13.0'
+	@$(VENV)/bin/pip install -q -e '.[dev]' -r images/vllm/sandbox-requirements.txt 'torch==$(SANDBOX_TORCH_VERSION)'
 	@touch $@
 
 .PHONY: help venv engine base image print lint test test-unit test-patch test-image smoke patch-check \
         patch-work patch-refresh clean
 
 help: ## this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 	@echo "  PROFILE=production|sandbox (default production), IMAGE=<ref> for smoke, VLLM_REF=<ref> for patch-check"
 
 venv: $(VENV)/.ok ## host-side Python env (.venv)

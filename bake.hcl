@@ -117,10 +117,18 @@ target "rocm_base" {
   cache-to   = cache_to("rocm_base")
 }
 
+// what the vllm layers build on: rocm_base without its per-build label layer (keeps their cache warm)
+target "rocm_base-core" {
+  inherits = ["rocm_base"]
+  target   = "rocm_base_core"
+  tags     = []
+  cache-to = []
+}
+
 target "_vllm" {
   inherits   = ["_common", "_sources"]
   dockerfile = "docker/Dockerfile.vllm"
-  contexts   = { rocm_base = "target:rocm_base" }
+  contexts   = { rocm_base = "target:rocm_base-core", build-tools = "target:build-tools" }
 }
 
 target "vllm" {
@@ -143,6 +151,12 @@ target "vllm-openai" {
   cache-to   = cache_to("vllm-openai")
 }
 
+target "build-tools" {
+  inherits   = ["_common", "_sources"]
+  dockerfile = "docker/Dockerfile.rocm_base"
+  target     = "build-tools"
+}
+
 // production has no stand-ins: an empty stage
 target "no-standins" {
   dockerfile-inline = "FROM scratch\n"
@@ -156,7 +170,7 @@ target "test-no-module-mhc" {
 }
 
 target "rocm_base-no-module-mhc" {
-  inherits = ["rocm_base"]
+  inherits = ["rocm_base-core"]
   tags     = []
   args     = { PREBUILD_KERNELS = "0", MODULE_MHC_REQUIRED = "0" }
 }
@@ -174,7 +188,7 @@ target "test-old-aiter" {
 }
 
 target "rocm_base-old-aiter" {
-  inherits = ["rocm_base"]
+  inherits = ["rocm_base-core"]
   tags     = []
   args     = { AITER_BRANCH = "v0.1.13", AITER_GUARD = "off" }
 }

@@ -36,6 +36,14 @@ def series_sha256(ref: str) -> str:
     return h.hexdigest()
 
 
+def commit_time() -> str:
+    """HEAD's commit time: a `created` label that is stable across no-op rebuilds."""
+    out = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%cI"], capture_output=True, text=True)
+    if out.returncode != 0 or not out.stdout.strip():
+        return "1970-01-01T00:00:00Z"
+    return dt.datetime.fromisoformat(out.stdout.strip()).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def git_sha() -> str:
     out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
                          capture_output=True, text=True)
@@ -62,7 +70,7 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None) -> di
     env.update(pin)
     env.update(
         PROFILE=profile, TAG=tag, GIT_SHA=git_sha(),
-        CREATED=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        CREATED=commit_time(),
         PATCH_SERIES_SHA256=series_sha256(pin["VLLM_REF"]),
         PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
     )

@@ -18,6 +18,14 @@ def _engine(_: argparse.Namespace) -> None:
     print("engine: " + ("; ".join(actions) if actions else "suitable engine already running; nothing changed"))
 
 
+def _pins(a: argparse.Namespace) -> None:
+    from . import pins
+
+    pin = pins.load()
+    pins.check_aiter_policy(pin)
+    sys.stdout.write("".join(f"{k} := {v}\n" for k, v in pin.items()) if a.make else pins.as_env(pin))
+
+
 def _base(a: argparse.Namespace) -> None:
     from . import pins, sandbox_base
 
@@ -90,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rocm-images")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("engine").set_defaults(fn=_engine)
+    p = sub.add_parser("pins")
+    p.add_argument("--make", action="store_true")
+    p.set_defaults(fn=_pins)
     p = sub.add_parser("base")
     p.add_argument("--rebuild", action="store_true")
     p.set_defaults(fn=_base)

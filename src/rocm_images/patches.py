@@ -6,6 +6,7 @@ Stdlib only: it also runs inside the vllm image build.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def apply(patches: list[Path], tree: Path, check_only: bool = False) -> None:
     """Apply each patch in order with `git apply`; a failure names patch, file and hunk in one line."""
     for patch in patches:
         cmd = ["git", "apply", "--verbose", "--whitespace=nowarn"] + (["--check"] if check_only else [])
-        proc = subprocess.run([*cmd, str(patch.resolve())], cwd=tree, capture_output=True, text=True)
+        # a tree inside another git work tree would make git apply skip paths silently: never look above it
+        env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(Path(tree).resolve().parent))
+        proc = subprocess.run([*cmd, str(patch.resolve())], cwd=tree, capture_output=True, text=True, env=env)
         if proc.returncode == 0:
             continue
         out = proc.stderr + proc.stdout

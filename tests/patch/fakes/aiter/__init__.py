@@ -1,0 +1,1 @@
+"""Test fake of aiter's compiled mHC entry points: records each call, returns vLLM's torch reference."""

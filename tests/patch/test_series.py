@@ -1,0 +1,119 @@
+"""The patch series against the real vLLM v0.22.1 source: applies, compiles, dispatches as specified."""
+
+from __future__ import annotations
+
+import compileall
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from dispatch_cases import CASES, case_id, ran
+
+from rocm_images import UserError, patches
+
+TOUCHED = ("vllm/envs.py", "vllm/model_executor/layers/mhc.py", "vllm/models/deepseek_v4/amd/model.py",
+           "vllm/models/deepseek_v4/amd/mtp.py")
+
+
+def test_sdist_is_the_pinned_release(upstream_tree, pin):
+    assert (upstream_tree / ".sdist-sha256").read_text().strip() == pin["VLLM_SDIST_SHA256"]
+    assert f"Version: {pin['VLLM_VERSION']}" in (upstream_tree / "PKG-INFO").read_text()
+
+
+def test_series_applies_and_compiles(patched_tree, upstream_tree, pin):
+    series = patches.series(pin["VLLM_REF"])
+    assert sorted({f for p in series for f in patches.touched_files(p)}) == sorted(TOUCHED)
+    for rel in TOUCHED:
+        assert (patched_tree / rel).read_text() != (upstream_tree / rel).read_text(), rel
+    assert compileall.compile_file(str(patched_tree / TOUCHED[1]), quiet=1)
+    assert compileall.compile_dir(str(patched_tree / "vllm"), quiet=1, workers=2)
+
+
+def test_series_is_python_only_so_overlay_mode(pin):
+    assert patches.mode_for(patches.series(pin["VLLM_REF"])) == "overlay"
+
+
+def test_failing_hunk_is_named_in_one_line(upstream_tree, pin, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(upstream_tree, tree)
+    mhc = tree / "vllm/model_executor/layers/mhc.py"
+    mhc.write_text(mhc.read_text().replace("# TODO: Reenable aiter after we are at the aiter", "# changed upstream"))
+    with pytest.raises(UserError) as err:
+        patches.apply(patches.series(pin["VLLM_REF"]), tree)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith("patch 0002-") and "vllm/model_executor/layers/mhc.py hunk #" in msg
+
+
+def test_apply_inside_another_git_tree_does_not_skip(upstream_tree, pin, tmp_path):
+    # git apply run under a foreign work tree silently skips paths; the series must still land
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    tree = tmp_path / "sub" / "tree"
+    shutil.copytree(upstream_tree / "vllm", tree / "vllm")
+    patches.apply(patches.series(pin["VLLM_REF"]), tree)
+    assert "VLLM_ROCM_USE_TILELANG_MHC" in (tree / "vllm/envs.py").read_text()
+
+
+def _envs(tree, monkeypatch):
+    monkeypatch.syspath_prepend(str(tree))
+    for mod in [m for m in sys.modules if m == "vllm" or m.startswith("vllm.")]:
+        del sys.modules[mod]
+    import vllm.envs as envs
+
+    return envs
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("0", False), ("true", True), ("false", False),
+                                            ("TRUE", True), ("False", False), (" 1 ", True), ("", False)])
+def test_knob_accepted_values(patched_tree, monkeypatch, value, expected):
+    monkeypatch.setenv("VLLM_ROCM_USE_TILELANG_MHC", value)
+    assert _envs(patched_tree, monkeypatch).VLLM_ROCM_USE_TILELANG_MHC is expected
+
+
+def test_knob_default_off(patched_tree, monkeypatch):
+    monkeypatch.delenv("VLLM_ROCM_USE_TILELANG_MHC", raising=False)
+    assert _envs(patched_tree, monkeypatch).VLLM_ROCM_USE_TILELANG_MHC is False
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "on", "tru"])
+def test_knob_bad_value_is_an_error_naming_it(patched_tree, monkeypatch, value):
+    monkeypatch.setenv("VLLM_ROCM_USE_TILELANG_MHC", value)
+    envs = _envs(patched_tree, monkeypatch)
+    with pytest.raises(ValueError, match=r"VLLM_ROCM_USE_TILELANG_MHC=.* accepted values: 1, 0, true, false"):
+        envs.VLLM_ROCM_USE_TILELANG_MHC  # noqa: B018
+
+
+def test_removed_knob(patched_tree, monkeypatch, caplog):
+    envs = _envs(patched_tree, monkeypatch)
+    assert "VLLM_ROCM_USE_AITER_MHC" not in envs.environment_variables
+    monkeypatch.setenv("VLLM_ROCM_USE_AITER_MHC", "0")
+    with pytest.raises(ValueError, match="VLLM_ROCM_USE_AITER_MHC was removed.*VLLM_ROCM_USE_TILELANG_MHC=1"):
+        envs.check_removed_envs()
+    monkeypatch.setenv("VLLM_ROCM_USE_AITER_MHC", "1")
+    envs.check_removed_envs()  # restates the default: warning only
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_dispatch(patched_tree, harness, case):
+    platform, hidden, installed, knobs, expected, tl_events = case
+    result = harness(patched_tree, platform, hidden, installed, **knobs)
+    assert ran(result) == expected, result
+    if expected != "tilelang":
+        # the default paths never import (let alone compile) tilelang
+        assert result["tilelang_events"] == tl_events == [], result
+    if expected == "startup-error":
+        assert "VLLM_ROCM_USE_TILELANG_MHC=1 but tilelang is not installed" in result["startup_error"]
+
+
+@pytest.mark.skipif(os.environ.get("ROCM_IMAGES_NEGATIVE_CONTROL") == "skip", reason="asked to skip")
+def test_negative_control_dispatch_fails_on_unpatched_tree(upstream_tree, harness):
+    """The same matrix against the UNPATCHED source must disagree, or the tests above prove nothing."""
+    mismatches = [case_id(c) for c in CASES
+                  if ran(harness(upstream_tree, c[0], c[1], c[2], **c[3])) != c[4]]
+    # upstream: tilelang whenever importable, aiter never: the default and the opt-out cases all differ
+    assert "rocm-h256-tl-AITER=1" in mismatches
+    assert "rocm-h256-notl-AITER=1" in mismatches
+    assert "rocm-h256-tl-AITER=0" in mismatches
+    assert len(mismatches) >= 5, mismatches

@@ -1,0 +1,65 @@
+"""The bake graph as bake itself prints it: targets, inheritance, labels, profile contexts."""
+
+from __future__ import annotations
+
+import json
+
+import hcl2
+import pytest
+
+from rocm_images import bake
+
+IMAGE_TARGETS = ("rocm_base", "vllm", "vllm-openai")
+OCI = ("source", "revision", "version", "created", "title", "description")
+
+
+@pytest.fixture(scope="module", params=["production", "sandbox"])
+def graph(request):
+    return request.param, json.loads(bake.print_graph(request.param, ["all"]))
+
+
+def test_every_image_target_carries_the_labels(graph, pin):
+    profile, g = graph
+    for name in (*IMAGE_TARGETS, "test-unpatched", "test-no-module-mhc", "test-old-aiter"):
+        labels = g["target"][name]["labels"]
+        for key in OCI:
+            assert labels.get(f"org.opencontainers.image.{key}"), (name, key)
+        assert labels["org.rocm-images.aiter.ref"] == pin["AITER_BRANCH"]
+        assert labels["org.rocm-images.aiter.commit"] == pin["AITER_COMMIT"]
+        assert labels["org.rocm-images.vllm.ref"] == pin["VLLM_REF"]
+        assert len(labels["org.rocm-images.patch-series.sha256"]) == 64
+        assert labels["org.rocm-images.profile"] == profile
+        assert ("org.rocm-images.sandbox" in labels) == (profile == "sandbox")
+        # the build-info file is written from the same map
+        assert json.loads(g["target"][name]["args"]["BUILD_INFO"]) == labels
+
+
+def test_profiles_swap_sources_through_named_contexts_only(graph, pin):
+    profile, g = graph
+    ctx = g["target"]["rocm_base"]["contexts"]
+    if profile == "production":
+        assert ctx["base"] == f"docker-image://{pin['ROCM_BASE_IMAGE']}"
+        assert ctx["vllm-src"] == f"{pin['VLLM_REPO']}#{pin['VLLM_REF']}"
+        assert "aiter-src" not in ctx  # built by the Dockerfile's clone stage
+    else:
+        assert ctx["base"].startswith("docker-image://rocm-images/sandbox-base:")
+        assert ctx["aiter-src"] == "images/rocm_base/sandbox-aiter"
+        assert ctx["vllm-src"].endswith(f"vllm-{pin['VLLM_VERSION']}")
+    assert g["target"]["vllm"]["contexts"]["rocm_base"] == "target:rocm_base"
+    assert g["target"]["vllm"]["dockerfile"] == g["target"]["vllm-openai"]["dockerfile"]
+
+
+def test_groups_and_inheritance_in_source(repo):
+    with (repo / "bake.hcl").open() as f:
+        doc = hcl2.load(f)
+    groups = {k: v for g in doc["group"] for k, v in g.items()}
+    assert set(groups["default"]["targets"]) == set(IMAGE_TARGETS)
+    assert "default" in groups["all"]["targets"]
+    targets = {k: v for t in doc["target"] for k, v in t.items()}
+    for name in IMAGE_TARGETS:
+        assert "_common" in targets[name].get("inherits", []) or "_vllm" in targets[name].get("inherits", [])
+
+
+def test_unknown_profile_is_one_clear_line():
+    with pytest.raises(Exception, match=r"unknown PROFILE='rocm'; use PROFILE=production or PROFILE=sandbox"):
+        bake.profile_files("rocm")

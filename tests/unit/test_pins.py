@@ -1,0 +1,90 @@
+"""versions.env: strict parsing, the AITER policy, and no version literal anywhere else."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rocm_images import UserError, pins
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "versions.env"
+    p.write_text(text)
+    return p
+
+
+def _good() -> str:
+    return pins.VERSIONS_FILE.read_text()
+
+
+def test_real_file_parses_with_every_key(pin):
+    assert set(pins.REQUIRED_KEYS) <= set(pin)
+    assert pin["AITER_BRANCH"] == "v0.1.14" and pin["VLLM_REF"] == "v0.22.1"
+
+
+def test_missing_key(tmp_path):
+    text = "\n".join(line for line in _good().splitlines() if not line.startswith("AITER_COMMIT="))
+    with pytest.raises(UserError, match="missing key.*AITER_COMMIT"):
+        pins.load(_write(tmp_path, text))
+
+
+def test_duplicate_key(tmp_path):
+    with pytest.raises(UserError, match="duplicate key VLLM_REF"):
+        pins.load(_write(tmp_path, _good() + "VLLM_REF=v0.23.0  # again\n"))
+
+
+def test_malformed_line(tmp_path):
+    with pytest.raises(UserError, match=r"versions.env:\d+: malformed line"):
+        pins.load(_write(tmp_path, _good() + "this is not a pin\n"))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        pins.load(tmp_path / "versions.env")
+
+
+@pytest.mark.parametrize("branch", ["v0.1.13", "v0.1.13.post1", "v0.1.9"])
+def test_aiter_older_than_floor_is_refused(pin, branch):
+    with pytest.raises(UserError, match=f"AITER_BRANCH={branch} is older than v0.1.14.*b639cb6"):
+        pins.check_aiter_policy({**pin, "AITER_BRANCH": branch})
+
+
+@pytest.mark.parametrize("branch", ["v0.1.14", "v0.1.14.post1", "v0.1.15", "v0.2.0"])
+def test_aiter_floor_or_newer_is_accepted(pin, branch):
+    pins.check_aiter_policy({**pin, "AITER_BRANCH": branch})
+
+
+def test_aiter_branch_name_is_refused(pin):
+    with pytest.raises(UserError, match="not a release tag"):
+        pins.check_aiter_policy({**pin, "AITER_BRANCH": "main"})
+
+
+def test_fix_commit_recorded(pin):
+    assert pin["AITER_REQUIRED_FIX"] == "b639cb63bcac4672dce33a731fad042a65cb3649"
+    with pytest.raises(UserError, match="AITER_REQUIRED_FIX=b639cb6 is not a full"):
+        pins.check_aiter_policy({**pin, "AITER_REQUIRED_FIX": "b639cb6"})
+
+
+# Values that are versions (not names or paths): each may appear only in versions.env.
+VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "TRITON_BRANCH", "FA_BRANCH",
+                "MORI_BRANCH", "AITER_BRANCH", "AITER_COMMIT", "VLLM_SDIST_SHA256", "TILELANG_VERSION",
+                "VLLM_VERSION", "SANDBOX_TORCH_VERSION")
+# Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
+# (named by the vLLM ref it targets) and stand-in README text.
+ALLOWED = ("versions.env", "README.md", "docs/", "images/vllm/patches/", "images/rocm_base/sandbox-aiter/README.md",
+           "tests/", "examples/")
+
+
+def test_versions_live_only_in_versions_env(pin, repo):
+    files = subprocess.run(["git", "-C", str(repo), "ls-files", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    offenders = []
+    for rel in files:
+        if rel.startswith(ALLOWED) or not (repo / rel).is_file():
+            continue
+        text = (repo / rel).read_text(errors="ignore")
+        offenders += [f"{rel}: {pin[k]}" for k in VERSION_KEYS if pin[k] in text]
+    assert offenders == []
