@@ -19,6 +19,7 @@ variable "AITER_MIN_VERSION" {}
 variable "VLLM_REPO" {}
 variable "VLLM_REF" {}
 variable "TILELANG_VERSION" {}
+variable "TVM_FFI_VERSION" {}
 
 // Set by the Makefile / CI, not pins.
 variable "PROFILE" { default = "production" }
@@ -78,6 +79,7 @@ target "_common" {
     AITER_REQUIRED_FIX  = AITER_REQUIRED_FIX
     AITER_MIN_VERSION   = AITER_MIN_VERSION
     TILELANG_VERSION    = TILELANG_VERSION
+    TVM_FFI_VERSION     = TVM_FFI_VERSION
     PATCH_MODE          = PATCH_MODE
     MAX_JOBS            = MAX_JOBS
   }

@@ -1,5 +1,5 @@
 // Sandbox profile: layered on bake.hcl with a second -f. Offline stand-ins for what needs ROCm binaries;
-// everything else (vLLM v0.22.1 source, our patch series, tilelang) is real. Never a ROCm result.
+// everything else (the vLLM release source, our patch series, tilelang) is real. Never a ROCm result.
 
 variable "SANDBOX_BASE_IMAGE" {}
 variable "SANDBOX_PYTHON_VERSION" {}

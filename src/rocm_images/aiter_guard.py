@@ -37,7 +37,7 @@ def check(src: Path, branch: str, commit: str, fix: str, floor: str) -> dict[str
         raise UserError(f"aiter fix {fix} is not in the checkout of {branch}; use a full (non-shallow) clone")
     if _git(src, "merge-base", "--is-ancestor", fix, head).returncode != 0:
         raise UserError(f"AITER_BRANCH={branch} ({head[:12]}) lacks the mhc sqrsum race fix {fix[:12]}; "
-                        "use v0.1.14 or newer")
+                        "use a release that contains it")
     return {"ref": branch, "commit": head, "fix": fix, "fix_check": "git ancestry"}
 
 

@@ -48,7 +48,7 @@ def check() -> tuple[list[str], list[str]]:
             warnings.append(f"{var} is set: aiter bypasses the prebuilt module_mhc.so and JIT-compiles it at "
                             f"start-up (slow; hangs reported in ROCm/aiter#3635); unset {var}")
     if os.environ.get("TILELANG_CLEAR_CACHE", "").lower() in ("1", "true", "yes", "on"):
-        msg = "TILELANG_CLEAR_CACHE=1 makes `import tilelang` raise in tilelang 0.1.10; unset it"
+        msg = "TILELANG_CLEAR_CACHE=1 makes `import tilelang` raise (tilelang 0.1.9+); unset it"
         (errors if tilelang else warnings).append(msg)
     if tilelang and find_spec("tilelang") is None:
         errors.append("VLLM_ROCM_USE_TILELANG_MHC=1 but tilelang is not installed in this image; "

@@ -13,7 +13,7 @@ REQUIRED_KEYS = (
     "ROCM_BASE_IMAGE", "PYTHON_VERSION", "GPU_ARCHS", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH",
     "PYTORCH_AUDIO_BRANCH", "TRITON_BRANCH", "FA_BRANCH", "MORI_BRANCH", "AITER_REPO", "AITER_BRANCH",
     "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "VLLM_REPO", "VLLM_REF", "VLLM_VERSION",
-    "VLLM_SDIST_SHA256", "TILELANG_VERSION", "SANDBOX_SUITE", "SANDBOX_PYTHON_VERSION",
+    "VLLM_SDIST_SHA256", "TILELANG_VERSION", "TVM_FFI_VERSION", "SANDBOX_SUITE", "SANDBOX_PYTHON_VERSION",
     "SANDBOX_TORCH_VERSION",
 )
 _LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)\s*(?:#.*)?$")
@@ -44,7 +44,7 @@ def load(path: Path = VERSIONS_FILE) -> dict[str, str]:
 
 
 def tag_version(ref: str) -> tuple[int, ...] | None:
-    """v0.1.14.post1 -> (0, 1, 14, 1); None for a ref that is not a release tag (branch or sha)."""
+    """v1.2.3.post4 -> (1, 2, 3, 4); None for a ref that is not a release tag (branch or sha)."""
     m = _TAG.match(ref)
     return tuple(int(g or 0) for g in m.groups()) if m else None
 
@@ -54,7 +54,7 @@ def check_aiter_policy(pins: dict[str, str]) -> None:
     branch, floor = pins["AITER_BRANCH"], pins["AITER_MIN_VERSION"]
     have, need = tag_version(branch), tag_version(floor)
     if need is None:
-        raise UserError(f"AITER_MIN_VERSION={floor} is not a release tag like v0.1.14")
+        raise UserError(f"AITER_MIN_VERSION={floor} is not a release tag like v1.2.3")
     if have is None:
         raise UserError(f"AITER_BRANCH={branch} is not a release tag; pin a tag >= {floor} (e.g. {floor})")
     if have < need:

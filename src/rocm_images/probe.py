@@ -49,8 +49,7 @@ class TilelangWatch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):  # noqa: ANN001
         if name != "tilelang" or self.imported:
             return None
-        self.imported = True
-        sys.meta_path.remove(self)
+        sys.meta_path.remove(self)  # find_spec alone (has_tilelang) is not an import
         try:
             import importlib.util
 
@@ -61,6 +60,7 @@ class TilelangWatch(importlib.abc.MetaPathFinder):
             orig_exec = spec.loader.exec_module
 
             def exec_module(module, _orig=orig_exec):  # noqa: ANN001
+                self.imported = True
                 _orig(module)
                 self._wrap()
 

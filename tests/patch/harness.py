@@ -16,7 +16,13 @@ try:
     if platform == "rocm":
         from vllm.platforms.rocm import RocmPlatform as P
     else:
-        from vllm.platforms.cuda import CudaPlatform as P
+        # CudaPlatform's module needs the compiled vllm._C; the interface with the CUDA enum is what
+        # CustomOp dispatch (forward_cuda) and the mHC code consult
+        from vllm.platforms.interface import Platform, PlatformEnum
+
+        class P(Platform):
+            _enum = PlatformEnum.CUDA
+            device_name = device_type = "cuda"
     P.dispatch_key = "CPU"  # vLLM registers custom ops for this key; the test tensors live on the CPU
     platforms._current_platform = P()
     from vllm.config import VllmConfig, set_current_vllm_config

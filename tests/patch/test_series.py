@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import compileall
+import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 from dispatch_cases import CASES, case_id, ran
@@ -57,11 +57,10 @@ def test_apply_inside_another_git_tree_does_not_skip(upstream_tree, pin, tmp_pat
 
 
 def _envs(tree, monkeypatch):
-    monkeypatch.syspath_prepend(str(tree))
-    for mod in [m for m in sys.modules if m == "vllm" or m.startswith("vllm.")]:
-        del sys.modules[mod]
-    import vllm.envs as envs
-
+    """vllm/envs.py alone (it imports only the standard library), fresh each time."""
+    spec = importlib.util.spec_from_file_location("patched_vllm_envs", tree / "vllm" / "envs.py")
+    envs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(envs)
     return envs
 
 

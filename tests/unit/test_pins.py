@@ -71,7 +71,7 @@ def test_fix_commit_recorded(pin):
 # Values that are versions (not names or paths): each may appear only in versions.env.
 VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "TRITON_BRANCH", "FA_BRANCH",
                 "MORI_BRANCH", "AITER_BRANCH", "AITER_COMMIT", "VLLM_SDIST_SHA256", "TILELANG_VERSION",
-                "VLLM_VERSION", "SANDBOX_TORCH_VERSION")
+                "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
 # Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
 # (named by the vLLM ref it targets) and stand-in README text.
 ALLOWED = ("versions.env", "README.md", "docs/", "images/vllm/patches/", "images/rocm_base/sandbox-aiter/README.md",

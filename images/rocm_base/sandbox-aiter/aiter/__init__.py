@@ -6,12 +6,13 @@ from .version import __version__  # noqa: F401
 
 SANDBOX_STANDIN = True
 
+# like aiter: its own INFO-level handler with the "[aiter] ..." format, whatever else is attached
 logger = logging.getLogger("aiter")
-if not logger.handlers:
+logger.setLevel(logging.INFO)
+logger.propagate = False
+if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
     logger.addHandler(_handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 from .ops.mhc import mhc_post, mhc_pre  # noqa: E402,F401

@@ -1,0 +1,35 @@
+"""Negative builds: the rocm_base guards really fail the build (sandbox profile, real bake)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from rocm_images import REPO_ROOT, bake
+
+pytestmark = pytest.mark.engine
+
+
+def _bake(*overrides: str) -> subprocess.CompletedProcess[str]:
+    env = bake.environment("sandbox", "guardtest")
+    cmd = bake.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)],
+                        "rocm_base-core")
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sources(image_ref):  # the sandbox base and sources exist once the images are built
+    return image_ref
+
+
+def test_build_fails_without_module_mhc():
+    proc = _bake("rocm_base-core.args.PREBUILD_KERNELS=0")
+    assert proc.returncode != 0
+    assert "module_mhc.so missing after the aiter build" in proc.stdout + proc.stderr
+
+
+def test_build_fails_for_an_aiter_ref_lacking_the_fix():
+    proc = _bake("rocm_base-core.args.AITER_BRANCH=v0.1.13")
+    assert proc.returncode != 0
+    assert "AITER_BRANCH=v0.1.13 is older than v0.1.14" in proc.stdout + proc.stderr

@@ -1,0 +1,118 @@
+"""The image under test, checked from outside (docker run / testinfra). Runs on sandbox images in CI and on
+production images on AMD hosts (`make smoke IMAGE=...`). Every check here has a negative control that
+must fail it (tests/image/test_negative_controls.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import HAS_GPU, docker_run, probe
+
+pytestmark = pytest.mark.engine
+
+
+def test_module_mhc_is_an_elf_shared_object_where_aiter_loads_it(host, default_probe):
+    so = default_probe["aiter"]["module_mhc"]
+    assert so is not None, "aiter/jit/module_mhc.so missing"
+    assert so["path"].endswith("/site-packages/aiter/jit/module_mhc.so")
+    f = host.file(so["path"])
+    assert f.exists and f.is_file
+    assert "ELF" in host.check_output(f"file -b {so['path']}") and "shared object" in host.check_output(
+        f"file -b {so['path']}")
+
+
+def test_aiter_imports_the_prebuilt_module(default_probe):
+    lines = default_probe["aiter_log"]
+    assert any(line.startswith("[aiter] import [module_mhc] under ") and line.endswith("/module_mhc.so")
+               for line in lines), lines
+    assert not any("start build" in line for line in lines), lines
+
+
+def test_default_knobs_select_aiter_and_compile_no_tilelang(default_probe):
+    sel, tl = default_probe["selected"], default_probe["tilelang"]
+    assert (sel["pre"], sel["post"], sel["fused_post_pre"]) == ("aiter", "aiter", False)
+    assert default_probe["run"]["ok"] and default_probe["run"]["max_abs_diff_vs_torch_reference"] < 0.05
+    assert tl["imported"] is False and tl["compile_requests"] == 0 and tl["kernels_compiled"] == 0
+
+
+def test_tilelang_opt_in_selects_tilelang_and_requests_a_compile(image_ref):
+    p = probe(image_ref, {"VLLM_ROCM_USE_TILELANG_MHC": "1"})
+    assert (p["selected"]["pre"], p["selected"]["post"], p["selected"]["fused_post_pre"]) == (
+        "tilelang", "tilelang", True)
+    assert p["tilelang"]["imported"] and p["tilelang"]["compile_requests"] >= 1, p["tilelang"]
+    assert not p["aiter_log"], "aiter module_mhc must not load when tilelang is opted in"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_GPU, reason="no /dev/kfd: a real tilelang kernel compile needs an AMD GPU")
+def test_tilelang_opt_in_compiles_a_kernel_on_gpu(image_ref):
+    p = probe(image_ref, {"VLLM_ROCM_USE_TILELANG_MHC": "1"})
+    assert p["run"]["ok"] and p["tilelang"]["kernels_compiled"] >= 1 and p["tilelang"]["compile_log_lines"]
+
+
+def test_aiter_off_uses_neither_aiter_nor_tilelang(image_ref):
+    p = probe(image_ref, {"VLLM_ROCM_USE_AITER": "0"})
+    assert (p["selected"]["pre"], p["selected"]["post"]) == ("native", "native")
+    assert not p["aiter_log"] and p["tilelang"]["imported"] is False
+
+
+def test_labels_match_versions_env(labels, pin):
+    assert labels["org.rocm-images.aiter.ref"] == pin["AITER_BRANCH"]
+    assert labels["org.rocm-images.aiter.commit"] == pin["AITER_COMMIT"]
+    assert labels["org.rocm-images.aiter.required-fix"] == pin["AITER_REQUIRED_FIX"]
+    assert labels["org.rocm-images.vllm.ref"] == pin["VLLM_REF"]
+    assert labels["org.rocm-images.tilelang.version"] == pin["TILELANG_VERSION"]
+    assert ("org.rocm-images.sandbox" in labels) == (labels["org.rocm-images.profile"] == "sandbox")
+
+
+def test_build_info_matches_labels_and_aiter_carries_the_fix(host, labels, default_probe, pin):
+    info = json.loads(host.file("/etc/rocm-images/build-info.json").content_string)
+    assert info["labels"] == labels
+    guard = default_probe["aiter"]["guard"]
+    assert guard["ref"] == labels["org.rocm-images.aiter.ref"] and guard["fix"] == pin["AITER_REQUIRED_FIX"]
+    assert guard["fix_check"] in ("git ancestry", "policy-only (sandbox stand-in: no aiter git history)")
+    assert default_probe["aiter"]["version"].startswith(pin["AITER_BRANCH"].lstrip("v"))
+
+
+def test_pinned_versions_import(host, pin, labels):
+    code = ("import importlib.metadata as m, torch, aiter, vllm, tilelang; "
+            "print(m.version('vllm'), m.version('tilelang'), m.version('amd-aiter'), torch.__version__)")
+    vllm_v, tl_v, aiter_v, torch_v = host.check_output(f"python -c \"{code}\"").split()
+    assert vllm_v.startswith(pin["VLLM_VERSION"]) and tl_v == pin["TILELANG_VERSION"]
+    assert aiter_v.startswith(pin["AITER_BRANCH"].lstrip("v"))
+    if labels["org.rocm-images.profile"] == "sandbox":
+        assert torch_v.startswith(pin["SANDBOX_TORCH_VERSION"]) and aiter_v.endswith("+sandbox.standin")
+
+
+def test_patched_vllm_is_installed(host):
+    code = ("import vllm.envs as e; "
+            "print(e.VLLM_ROCM_USE_TILELANG_MHC, 'VLLM_ROCM_USE_AITER_MHC' in e.environment_variables)")
+    assert host.check_output(f"python -c \"{code}\"") == "False False"
+
+
+def test_entrypoint_rejects_a_bad_knob_in_one_line(image_ref):
+    proc = docker_run(image_ref, "true", env={"VLLM_ROCM_USE_TILELANG_MHC": "maybe"})
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "VLLM_ROCM_USE_TILELANG_MHC='maybe'" in errors[0] and "accepted values" in errors[0]
+
+
+def test_entrypoint_reports_the_removed_knob(image_ref):
+    proc = docker_run(image_ref, "true", env={"VLLM_ROCM_USE_AITER_MHC": "0"})
+    assert proc.returncode != 0 and "VLLM_ROCM_USE_AITER_MHC was removed" in proc.stderr
+    proc = docker_run(image_ref, "true", env={"VLLM_ROCM_USE_AITER_MHC": "1"})
+    assert proc.returncode == 0 and "WARNING: VLLM_ROCM_USE_AITER_MHC was removed" in proc.stderr
+
+
+def test_entrypoint_logs_the_mhc_path(image_ref):
+    proc = docker_run(image_ref, "true")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[rocm-images] mHC path: pre=aiter post=aiter fused_post_pre=False (module_mhc: /" in proc.stderr
+
+
+def test_stand_ins_say_so(default_probe, labels):
+    if labels["org.rocm-images.profile"] != "sandbox":
+        pytest.skip("production image: no stand-ins")
+    assert default_probe["aiter"]["sandbox_standin"] and "SANDBOX" in default_probe["sandbox"]
+    assert "SANDBOX STAND-IN" in default_probe["run"]["what_ran"]

@@ -1,0 +1,24 @@
+"""Engine bootstrap: a suitable engine answers, and a second run changes nothing."""
+
+import subprocess
+import sys
+
+import pytest
+
+from rocm_images import REPO_ROOT, engine
+
+pytestmark = pytest.mark.engine
+
+
+def test_engine_is_suitable_and_bootstrap_is_idempotent():
+    assert engine.status() == ""
+    before = engine.server_version(), engine.buildx_version()
+    out = subprocess.run([sys.executable, "-m", "rocm_images", "engine"], cwd=REPO_ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert "nothing changed" in out
+    assert (engine.server_version(), engine.buildx_version()) == before
+    assert before[0] >= engine.MIN_ENGINE and before[1] >= engine.MIN_BUILDX
+
+
+def test_mirror_comes_from_the_machines_apt_sources():
+    assert engine.mirror_uri().startswith(("http://", "https://"))
