@@ -48,13 +48,13 @@ smoke: $(VENV)/.ok ## run the image suite against IMAGE=<ref> (GPU tests when /d
 	@$(CLI) smoke --image "$(IMAGE)"
 
 patch-check: $(VENV)/.ok ## apply the series to vLLM VLLM_REF=<ref> (default: versions.env)
-	@$(CLI) patch-check $(if $(VLLM_REF),--ref $(VLLM_REF))
+	@$(CLI) patch-check --ref $(VLLM_REF)
 
 patch-work: $(VENV)/.ok ## a git workspace of the patched source to edit (build/patch-work)
-	@$(CLI) patch-work
+	@$(CLI) patch-work --ref $(VLLM_REF)
 
 patch-refresh: $(VENV)/.ok ## regenerate the series from build/patch-work commits
-	@$(CLI) patch-refresh
+	@$(CLI) patch-refresh --ref $(VLLM_REF)
 
 clean: ## remove build outputs (keeps the download cache and images)
 	rm -rf build/work build/bench* build/patch-work

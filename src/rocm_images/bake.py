@@ -86,14 +86,7 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None) -> di
 
 def vllm_source(pin: dict[str, str]) -> Path:
     """The unpacked, sha256-checked vLLM sdist (sandbox source); unpacked once per version."""
-    dest = BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
-    stamp = dest / ".sdist-sha256"
-    if stamp.is_file() and stamp.read_text().strip() == pin["VLLM_SDIST_SHA256"]:
-        return dest
-    tarball = sdist.fetch(pin["VLLM_VERSION"], pin["VLLM_SDIST_SHA256"])
-    sdist.unpack(tarball, dest)
-    stamp.write_text(pin["VLLM_SDIST_SHA256"] + "\n")
-    return dest
+    return sdist.source_tree(pin["VLLM_VERSION"], pin["VLLM_SDIST_SHA256"], BUILD_DIR / "src")
 
 
 def bake_cmd(profile: str, *args: str) -> list[str]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from . import REPO_ROOT, UserError
 
+PATCH_WORK = REPO_ROOT / "build" / "patch-work"
+
 
 def _engine(_: argparse.Namespace) -> None:
     from . import engine
@@ -58,33 +60,36 @@ def _lint(_: argparse.Namespace) -> None:
 
 
 def _patch_check(a: argparse.Namespace) -> None:
-    from . import bake, patches, pins
+    from . import patches, pins, vllm_ref
 
     pin = pins.load()
     ref = a.ref or pin["VLLM_REF"]
-    src = Path(a.src) if a.src else bake.vllm_source(pin)
-    if ref != pin["VLLM_REF"] and not a.src:
-        raise UserError(f"VLLM_REF={ref} differs from versions.env ({pin['VLLM_REF']}); pass SRC=<unpacked tree>")
-    series = patches.series(ref)
+    src, checksum = (Path(a.src), "a tree you gave") if a.src else vllm_ref.source(ref, pin)
+    series, of = vllm_ref.series(ref, pin)
+    print(f"patch-check: vLLM {ref} from {src} ({checksum}); the {of} series ({len(series)} patches)")
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
         subprocess.run(["cp", "-a", str(src), str(tree)], check=True)
         patches.apply(series, tree)
-    print(f"patch-check: {len(series)} patch(es) apply cleanly to vLLM {ref} (mode: {patches.mode_for(series)})")
+    print(f"patch-check: the {of} series applies cleanly to vLLM {ref} (mode: {patches.mode_for(series)})")
 
 
-def _patch_work(_: argparse.Namespace) -> None:
-    from . import bake, patches, pins
+def _patch_work(a: argparse.Namespace) -> None:
+    from . import patches, pins, vllm_ref
 
     pin = pins.load()
-    dest = patches.workspace(bake.vllm_source(pin), pin["VLLM_REF"], REPO_ROOT / "build" / "patch-work")
-    print(f"patch workspace: {dest} (commit your edits there, then `make patch-refresh`)")
+    ref = a.ref or pin["VLLM_REF"]
+    src, _ = vllm_ref.source(ref, pin)
+    series, of = vllm_ref.series(ref, pin)
+    dest = patches.workspace(src, ref, series, PATCH_WORK)
+    print(f"patch workspace: {dest} (vLLM {ref} + the {of} series; commit your edits there, then "
+          f"`make patch-refresh VLLM_REF={ref}`)")
 
 
-def _patch_refresh(_: argparse.Namespace) -> None:
+def _patch_refresh(a: argparse.Namespace) -> None:
     from . import patches, pins
 
-    out = patches.refresh(REPO_ROOT / "build" / "patch-work", pins.load()["VLLM_REF"])
+    out = patches.refresh(PATCH_WORK, a.ref or pins.load()["VLLM_REF"])
     print("patch series regenerated:\n" + "\n".join(f"  {p.relative_to(REPO_ROOT)}" for p in out))
 
 
@@ -117,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ref")
     p.add_argument("--src")
     p.set_defaults(fn=_patch_check)
-    sub.add_parser("patch-work").set_defaults(fn=_patch_work)
-    sub.add_parser("patch-refresh").set_defaults(fn=_patch_refresh)
+    for name, fn in (("patch-work", _patch_work), ("patch-refresh", _patch_refresh)):
+        p = sub.add_parser(name)
+        p.add_argument("--ref")
+        p.set_defaults(fn=fn)
     p = sub.add_parser("smoke")
     p.add_argument("--image", required=True)
     p.set_defaults(fn=_smoke)

@@ -18,6 +18,7 @@ PATCH_ROOT = REPO_ROOT / "images" / "vllm" / "patches"
 _FAILED = re.compile(r"patch failed: (?P<file>.+):(?P<line>\d+)")
 _MISSING = re.compile(r"error: (?P<file>\S+): (No such file or directory|does not exist in index)")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? ")
+_REBASE = "rebase the series: make patch-work VLLM_REF=<ref>, fix, make patch-refresh VLLM_REF=<ref>"
 
 
 def series(ref: str) -> list[Path]:
@@ -65,15 +66,15 @@ def apply(patches: list[Path], tree: Path, check_only: bool = False) -> None:
             file, line = m.group("file"), int(m.group("line"))
             hunk = _hunk_of(patch, file, line)
             raise UserError(f"patch {patch.name} does not apply: {file} hunk #{hunk} (@@ -{line}) "
-                            f"no longer matches; rebase the series (make patch-refresh)")
+                            f"no longer matches; {_REBASE}")
         if m := _MISSING.search(out):
             raise UserError(f"patch {patch.name} does not apply: {m.group('file')} is missing from the tree; "
-                            "rebase the series (make patch-refresh)")
+                            + _REBASE)
         last = out.strip().splitlines()[-1] if out.strip() else "unknown git apply error"
         raise UserError(f"patch {patch.name} does not apply: {last}")
 
 
-def workspace(src: Path, ref: str, dest: Path) -> Path:
+def workspace(src: Path, ref: str, patches: list[Path], dest: Path) -> Path:
     """A git tree of the unpatched source with the series as commits, to edit and then refresh."""
     subprocess.run(["rm", "-rf", str(dest)], check=True)
     subprocess.run(["cp", "-a", str(src), str(dest)], check=True)
@@ -83,17 +84,27 @@ def workspace(src: Path, ref: str, dest: Path) -> Path:
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", f"vLLM {ref} (unpatched)"], check=True)
     subprocess.run([*git, "tag", "upstream"], check=True)
-    proc = subprocess.run([*git, "am", "-q", *[str(p.resolve()) for p in series(ref)]],
-                          capture_output=True, text=True)
+    proc = subprocess.run([*git, "am", "-q", *[str(p.resolve()) for p in patches]], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise UserError(f"the series does not apply in {dest}: resolve with `git -C {dest} am --3way`, "
-                        "commit, then run patch-refresh")
+        # leave the stopped patch half-applied with .rej files for its failing hunks, the usual way to rebase
+        stopped = dest / ".git" / "rebase-apply"
+        name = (stopped / "final-commit").read_text().splitlines()[0] if (stopped / "final-commit").is_file() else "?"
+        subprocess.run(["git", "apply", "--reject", str(stopped / "patch")], cwd=dest, capture_output=True)
+        rejects = sorted(str(r.relative_to(dest)) for r in dest.rglob("*.rej"))
+        raise UserError(f"'{name}' stops at vLLM {ref}: fix {', '.join(rejects) or 'the tree'} in {dest}, "
+                        f"`git add -A && git am --continue` there, then make patch-refresh VLLM_REF={ref}")
     return dest
 
 
-def refresh(tree: Path, ref: str) -> list[Path]:
-    """Regenerate the series from the commits on top of the `upstream` tag in `tree`."""
-    out = PATCH_ROOT / ref
+def refresh(tree: Path, ref: str, root: Path = PATCH_ROOT) -> list[Path]:
+    """Regenerate root/<ref>/ from the commits on top of the `upstream` tag in `tree`."""
+    if (tree / ".git" / "rebase-apply").exists():
+        raise UserError(f"a patch is still being applied in {tree}: finish it (`git add -A && git am --continue`) "
+                        "or drop it (`git am --abort`) first")
+    tracked = subprocess.run(["git", "-C", str(tree), "ls-files", "*.rej"], capture_output=True, text=True).stdout
+    if tracked.strip():
+        raise UserError(f"{tree} has committed .rej files ({tracked.split()[0]} …); remove them, amend, then refresh")
+    out = root / ref
     proc = subprocess.run(["git", "-C", str(tree), "format-patch", "--no-signature", "--zero-commit",
                            "-N", "-o", str(out.resolve()) + ".new", "upstream..HEAD"],
                           capture_output=True, text=True)

@@ -38,6 +38,22 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _index_entry(name: str, project: str) -> dict:
+    import requests
+
+    resp = requests.get(f"{index_url()}/{project}/", headers={"Accept": _JSON}, timeout=60)
+    resp.raise_for_status()
+    files = [f for f in resp.json()["files"] if f["filename"] == name]
+    if not files:
+        raise UserError(f"{name} is not on the package index; check the vLLM version or ref you asked for")
+    return files[0]
+
+
+def index_sha256(version: str, project: str = "vllm") -> str:
+    """The sha256 the index publishes for a release's sdist: the check for refs that versions.env does not pin."""
+    return _index_entry(f"{project}-{version}.tar.gz", project)["hashes"]["sha256"]
+
+
 def fetch(version: str, sha256: str, project: str = "vllm") -> Path:
     """Return the cached sdist path, downloading it once. A checksum mismatch leaves nothing cached."""
     import requests
@@ -47,13 +63,8 @@ def fetch(version: str, sha256: str, project: str = "vllm") -> Path:
     if dest.is_file() and sha256_of(dest) == sha256:
         return dest
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    resp = requests.get(f"{index_url()}/{project}/", headers={"Accept": _JSON}, timeout=60)
-    resp.raise_for_status()
-    files = [f for f in resp.json()["files"] if f["filename"] == name]
-    if not files:
-        raise UserError(f"{name} is not on the package index; check VLLM_VERSION in versions.env")
     part = dest.with_suffix(".part")
-    with requests.get(files[0]["url"], stream=True, timeout=300) as r:
+    with requests.get(_index_entry(name, project)["url"], stream=True, timeout=300) as r:
         r.raise_for_status()
         with part.open("wb") as f:
             shutil.copyfileobj(r.raw, f)
@@ -77,4 +88,15 @@ def unpack(sdist: Path, dest: Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     root.rename(dest)
     tmp.rmdir()
+    return dest
+
+
+def source_tree(version: str, sha256: str, root: Path) -> Path:
+    """root/vllm-<version>: the sdist with that sha256, unpacked once (a stamp records which one)."""
+    dest = root / f"vllm-{version}"
+    stamp = dest / ".sdist-sha256"
+    if stamp.is_file() and stamp.read_text().strip() == sha256:
+        return dest
+    unpack(fetch(version, sha256), dest)
+    stamp.write_text(sha256 + "\n")
     return dest

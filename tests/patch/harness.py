@@ -6,25 +6,13 @@ import os
 import sys
 
 import torch
+from vllm_cpu import set_platform
 
 platform = sys.argv[1]
 hidden = int(sys.argv[2])
 out: dict = {"platform": platform, "hidden": hidden}
 try:
-    import vllm.platforms as platforms
-
-    if platform == "rocm":
-        from vllm.platforms.rocm import RocmPlatform as P
-    else:
-        # CudaPlatform's module needs the compiled vllm._C; the interface with the CUDA enum is what
-        # CustomOp dispatch (forward_cuda) and the mHC code consult
-        from vllm.platforms.interface import Platform, PlatformEnum
-
-        class P(Platform):
-            _enum = PlatformEnum.CUDA
-            device_name = device_type = "cuda"
-    P.dispatch_key = "CPU"  # vLLM registers custom ops for this key; the test tensors live on the CPU
-    platforms._current_platform = P()
+    set_platform(platform)
     from vllm.config import VllmConfig, set_current_vllm_config
     from vllm.model_executor.layers import mhc
 

@@ -1,0 +1,161 @@
+"""Run in a fresh interpreter against a vLLM tree (platform ROCm, tensors on the CPU): the DeepSeek-V4 decoder
+layer, model loop and MTP layer run their REAL forward code on stand-in submodules, fused and unfused, and are
+compared with an independent reference built from vLLM's torch mHC ops. Prints one JSON line: per scenario the
+largest absolute difference from the reference, or the error it raised.
+
+Only what cannot run on a CPU is a stand-in: attention/FFN/norms (small fixed projections), the tilelang fused
+post+pre kernel (vLLM's torch post then pre, which is what the kernel's docstring says it computes) and hc_head.
+"""
+
+import json
+import os
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+from vllm_cpu import set_platform
+
+set_platform("rocm")
+
+from vllm.config import VllmConfig, set_current_vllm_config  # noqa: E402
+from vllm.model_executor.kernels.mhc.torch import mhc_post_torch, mhc_pre_torch  # noqa: E402
+from vllm.model_executor.layers import mhc  # noqa: E402
+from vllm.models.deepseek_v4.amd import model as v4  # noqa: E402
+from vllm.models.deepseek_v4.amd import mtp as v4_mtp  # noqa: E402
+
+HC, D, T, LAYERS, VOCAB = 4, 256, 5, 3, 32
+EPS, ALPHA, SINKHORN = 1e-6, 2.0, 3
+BF16 = torch.bfloat16
+gen = torch.Generator().manual_seed(0)
+
+
+def rand(*shape: int, scale: float = 1.0) -> torch.Tensor:
+    return torch.randn(*shape, generator=gen) * scale
+
+
+def proj(din: int, dout: int, act=lambda t: t):
+    w = rand(dout, din, scale=din**-0.5)
+    return lambda x: act(x.float() @ w.t()).to(BF16)
+
+
+def rms(x: torch.Tensor) -> torch.Tensor:
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.square().mean(-1, keepdim=True) + EPS)).to(BF16)
+
+
+def fused_post_pre(x, residual, post_mix, res_mix, fn, scale, base, rms_eps, pre_eps, sk_eps, alpha, iters, *_):
+    residual = mhc_post_torch(x, residual, post_mix, res_mix)
+    post, comb, layer_input = mhc_pre_torch(residual, fn, scale, base, rms_eps, pre_eps, sk_eps, alpha, iters)
+    return residual, post, comb, layer_input
+
+
+def make_layer(fused: bool) -> v4.DeepseekV4DecoderLayer:
+    layer = v4.DeepseekV4DecoderLayer.__new__(v4.DeepseekV4DecoderLayer)
+    nn.Module.__init__(layer)
+    with set_current_vllm_config(VllmConfig()):
+        layer.mhc_pre, layer.mhc_post = mhc.MHCPreOp(), mhc.MHCPostOp()  # the real (patched or not) ops
+    layer.mhc_fused_post_pre = fused_post_pre
+    for site in ("attn", "ffn"):
+        setattr(layer, f"hc_{site}_fn", rand(2 * HC + HC * HC, HC * D, scale=0.02))
+        setattr(layer, f"hc_{site}_scale", torch.rand(3, generator=gen) + 0.5)
+        setattr(layer, f"hc_{site}_base", rand(2 * HC + HC * HC, scale=0.1))
+    layer.rms_norm_eps, layer.hc_eps, layer.hc_post_alpha, layer.hc_sinkhorn_iters = EPS, EPS, ALPHA, SINKHORN
+    layer.attn_norm = layer.ffn_norm = rms
+    attn, ffn = proj(D, D), proj(D, D, torch.tanh)
+    layer.attn = lambda positions, x, _: attn(x)  # the decoder calls attn(positions, x, None)
+    layer.ffn = lambda x, input_ids: ffn(x)
+    # the patched tree reads use_fused_mhc, the upstream tree has_tilelang: one flag, both names
+    layer.use_fused_mhc = layer.has_tilelang = fused
+    return layer
+
+
+def reference_layer(layer, h: torch.Tensor) -> torch.Tensor:
+    """hc_post applied inline after attention and after the FFN, written from the torch ops alone."""
+    calls = (("attn", layer.attn, layer.attn_norm, lambda x: (positions, x, None)),
+             ("ffn", layer.ffn, layer.ffn_norm, lambda x: (x, None)))
+    for site, body, norm, args in calls:
+        post, comb, x = mhc_pre_torch(h, getattr(layer, f"hc_{site}_fn"), getattr(layer, f"hc_{site}_scale"),
+                                      getattr(layer, f"hc_{site}_base"), EPS, EPS, EPS, ALPHA, SINKHORN)
+        h = mhc_post_torch(body(*args(norm(x))), h, post, comb)
+    return h
+
+
+def diff(got: torch.Tensor, want: torch.Tensor) -> dict:
+    return {"max_abs_diff": (got.float() - want.float()).abs().max().item(), "ref_max": want.float().abs().max().item(),
+            "shape_ok": tuple(got.shape) == tuple(want.shape)}
+
+
+positions = torch.arange(T)
+input_ids = torch.randint(0, VOCAB, (T,), generator=gen)
+embedding = rand(VOCAB, D).to(BF16)
+
+
+def decoder(fused: bool) -> dict:
+    layers = [make_layer(fused) for _ in range(2)]
+    h0 = rand(T, HC, D).to(BF16)
+    x, residual, post, res = layers[0](h0, positions, None)
+    x, residual, post, res = layers[1](x, positions, None, post, res, residual)
+    if fused:
+        assert residual is not None, "fused path returned no residual streams"
+        x = layers[1].hc_post(x, residual, post, res)
+    else:
+        assert residual is None and post is None and res is None, "unfused path returned residual streams"
+    return diff(x, reference_layer(layers[1], reference_layer(layers[0], h0)))
+
+
+def model(fused: bool, has_tilelang: bool) -> dict:
+    v4.get_pp_group = lambda: SimpleNamespace(is_first_rank=True, is_last_rank=True)  # one rank, no PP
+    m = v4.DeepseekV4Model.__new__(v4.DeepseekV4Model)
+    nn.Module.__init__(m)
+    m.layers = nn.ModuleList(make_layer(fused) for _ in range(LAYERS))
+    m.start_layer, m.end_layer, m.hc_mult = 0, LAYERS, HC
+    m.embed_input_ids = lambda ids: embedding[ids]
+    m._mtp_hidden_buffer = torch.zeros(T, HC * D, dtype=BF16)
+    m.hc_head_fn = m.hc_head_scale = m.hc_head_base = None
+    m.rms_norm_eps = m.hc_eps = EPS
+    m.hc_head_op = lambda h, *_: h.float().mean(-2).to(BF16)  # hc_head kernels are GPU-only
+    m.norm = rms
+    m.has_tilelang = has_tilelang  # what upstream's model-level gate reads
+    out = v4.DeepseekV4Model.forward(m, input_ids, positions, None)
+    h = embedding[input_ids].unsqueeze(-2).repeat(1, HC, 1)
+    for layer in m.layers:
+        h = reference_layer(layer, h)
+    return {"pre_head": diff(m._mtp_hidden_buffer, h.flatten(1)), "output": diff(out, rms(h.float().mean(-2).to(BF16)))}
+
+
+def mtp(fused: bool, has_tilelang: bool) -> dict:
+    p = v4_mtp.DeepSeekV4MultiTokenPredictorLayer.__new__(v4_mtp.DeepSeekV4MultiTokenPredictorLayer)
+    nn.Module.__init__(p)
+    p.enorm = p.hnorm = rms
+    p.hc_mult, p.config = HC, SimpleNamespace(hidden_size=D)
+    p.h_proj, p.e_proj = proj(D, D), proj(D, D)
+    p.mtp_block = make_layer(fused)
+    p.has_tilelang = has_tilelang
+    prev, embeds = rand(T, HC * D).to(BF16), embedding[input_ids]
+    out = p(input_ids, positions, prev, inputs_embeds=embeds)
+    e = rms(torch.where(positions.unsqueeze(-1) == 0, 0, embeds))
+    h = p.h_proj(rms(prev.view(-1, HC, D))) + p.e_proj(e).unsqueeze(-2)
+    return diff(out, reference_layer(p.mtp_block, h).flatten(1))
+
+
+# "mixed": tilelang installed but not opted in, so layers take the unfused path (what the patch makes the ROCm
+# default) while upstream's model/MTP gate still reads has_tilelang=True
+SCENARIOS = {
+    "decoder-fused": lambda: decoder(True),
+    "decoder-unfused": lambda: decoder(False),
+    "model-fused": lambda: model(True, True),
+    "model-unfused": lambda: model(False, False),
+    "model-mixed": lambda: model(False, True),
+    "mtp-fused": lambda: mtp(True, True),
+    "mtp-unfused": lambda: mtp(False, False),
+    "mtp-mixed": lambda: mtp(False, True),
+}
+results: dict = {}
+for name, run in SCENARIOS.items():
+    try:
+        results[name] = run()
+    except Exception as e:  # noqa: BLE001 - an exception is the scenario's result
+        results[name] = {"error": f"{type(e).__name__}: {e}"}
+log = os.environ["FAKE_AITER_LOG"]
+results["aiter_calls"] = len(open(log).read().split()) if os.path.exists(log) else 0
+print("HARNESS " + json.dumps(results))
