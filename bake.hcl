@@ -169,6 +169,7 @@ target "test-no-module-mhc" {
   inherits = ["vllm"]
   tags     = ["${IMAGE_PREFIX}/test-no-module-mhc:${TAG}"]
   contexts = { rocm_base = "target:rocm_base-no-module-mhc" }
+  args     = { MODULE_MHC_REQUIRED = "0" }
 }
 
 target "rocm_base-no-module-mhc" {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -31,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layer", required=True)
     ap.add_argument("--info", default="{}", help="JSON object of the image labels (from bake)")
-    ap.add_argument("--require-module-mhc", default="1")
+    # MODULE_MHC_REQUIRED=0 only for the negative-control targets (a build ARG, so visible here)
+    ap.add_argument("--require-module-mhc", default=os.environ.get("MODULE_MHC_REQUIRED", "1"))
     a = ap.parse_args(argv)
     info = json.loads(INFO_FILE.read_text()) if INFO_FILE.is_file() else {}
     info.setdefault("labels", {}).update(json.loads(a.info or "{}"))

@@ -30,6 +30,9 @@ def check() -> tuple[list[str], list[str]]:
     """(errors, warnings) for the current environment."""
     import vllm.envs as envs
 
+    if not hasattr(envs, "check_removed_envs"):
+        return ["this image's vLLM lacks the DeepSeek-V4 mHC patch series (vllm.envs has no "
+                "VLLM_ROCM_USE_TILELANG_MHC); rebuild it with `make image`"], []
     errors: list[str] = []
     warnings: list[str] = []
     try:
