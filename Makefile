@@ -17,7 +17,7 @@ $(VENV)/.ok: pyproject.toml
 	@$(VENV)/bin/pip install -q -e '.[dev]' -r images/vllm/sandbox-requirements.txt 'torch==$(SANDBOX_TORCH_VERSION)'
 	@touch $@
 
-.PHONY: help venv engine base image print lint test test-unit test-patch test-image smoke patch-check \
+.PHONY: help venv engine base image print lint test test-unit test-patch test-image push smoke patch-check \
         patch-work patch-refresh clean
 
 help: ## this list
@@ -43,6 +43,9 @@ lint: $(VENV)/.ok ## hadolint, ruff, shellcheck
 
 test: engine ## everything: unit, patch (real vLLM source), image builds + testinfra suite
 	@$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+push: engine ## push the production images: REGISTRY=<host[:port]/ns> [TAG=<extra tag>]; prints digests
+	@$(CLI) push --profile $(PROFILE) --registry "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
 
 smoke: $(VENV)/.ok ## run the image suite against IMAGE=<ref> (GPU tests when /dev/kfd exists)
 	@$(CLI) smoke --image "$(IMAGE)"

@@ -68,6 +68,13 @@ function "cache_to" {
   result = CACHE == "local" ? ["type=local,dest=${CACHE_DIR}/${name},mode=max"] : CACHE == "registry" ? ["type=registry,ref=${CACHE_REF}:${name},mode=max"] : []
 }
 
+// SBOM + provenance on the images clusters pull; none in the sandbox (its SBOM scanner image cannot be
+// pulled offline, and sandbox images are never published)
+function "attest" {
+  params = []
+  result = PROFILE == "production" ? ["type=sbom", "type=provenance,mode=max"] : []
+}
+
 target "_common" {
   context = "."
   secret  = ["id=hostca,src=${HOST_CA}"]
@@ -108,23 +115,26 @@ target "_sources" {
   }
 }
 
-target "rocm_base" {
+target "_rocm_base" {
   inherits   = ["_common", "_sources"]
   dockerfile = "docker/Dockerfile.rocm_base"
+  cache-from = cache_from("rocm_base")
+}
+
+target "rocm_base" {
+  inherits   = ["_rocm_base"]
   target     = "rocm_base"
   tags       = ["${IMAGE_PREFIX}/rocm_base:${TAG}"]
   labels     = labels("rocm_base", "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc")
   args       = { BUILD_INFO = jsonencode(labels("rocm_base", "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc")) }
-  cache-from = cache_from("rocm_base")
   cache-to   = cache_to("rocm_base")
+  attest     = attest()
 }
 
 // what the vllm layers build on: rocm_base without its per-build label layer (keeps their cache warm)
 target "rocm_base-core" {
-  inherits = ["rocm_base"]
+  inherits = ["_rocm_base"]
   target   = "rocm_base_core"
-  tags     = []
-  cache-to = []
 }
 
 target "_vllm" {
@@ -141,6 +151,7 @@ target "vllm" {
   args       = { BUILD_INFO = jsonencode(labels("vllm", "vLLM ${VLLM_REF} + DeepSeek-V4 aiter mHC patch series on rocm_base")) }
   cache-from = cache_from("vllm")
   cache-to   = cache_to("vllm")
+  attest     = attest()
 }
 
 target "vllm-openai" {
@@ -151,6 +162,7 @@ target "vllm-openai" {
   args       = { BUILD_INFO = jsonencode(labels("vllm-openai", "OpenAI-compatible vLLM ${VLLM_REF} server (DeepSeek-V4, aiter mHC)")) }
   cache-from = cache_from("vllm-openai")
   cache-to   = cache_to("vllm-openai")
+  attest     = attest()
 }
 
 target "build-tools" {

@@ -1,10 +1,10 @@
-"""Shared fixtures: pins and the repo root. Image fixtures live in tests/image/conftest.py."""
+"""Shared fixtures: pins, the repo root, the sandbox images (built once per session by bake)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rocm_images import REPO_ROOT, pins
+from rocm_images import REPO_ROOT, bake, pins
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +15,9 @@ def pin() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def repo():
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def sandbox_images() -> list[str]:
+    """rocm_base, vllm, vllm-openai built by `bake` (sandbox profile) under the tag `test`."""
+    return bake.build("sandbox", ["default"], tag="test")

@@ -93,6 +93,13 @@ def _patch_refresh(a: argparse.Namespace) -> None:
     print("patch series regenerated:\n" + "\n".join(f"  {p.relative_to(REPO_ROOT)}" for p in out))
 
 
+def _push(a: argparse.Namespace) -> None:
+    from . import push
+
+    pinned = push.run(a.profile, a.registry, a.tag)
+    print("digests (pin these in schedulers):\n" + "\n".join(f"  {p}" for p in pinned))
+
+
 def _smoke(a: argparse.Namespace) -> None:
     from . import smoke
 
@@ -126,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--ref")
         p.set_defaults(fn=fn)
+    p = sub.add_parser("push")
+    p.add_argument("--profile", default="production")
+    p.add_argument("--registry", default="")
+    p.add_argument("--tag", default="")
+    p.set_defaults(fn=_push)
     p = sub.add_parser("smoke")
     p.add_argument("--image", required=True)
     p.set_defaults(fn=_smoke)

@@ -11,8 +11,6 @@ import uuid
 import pytest
 import testinfra
 
-from rocm_images import bake
-
 HAS_GPU = os.path.exists("/dev/kfd")
 
 
@@ -23,12 +21,11 @@ def gpu_flags() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def image_ref() -> str:
+def image_ref(request) -> str:
     ref = os.environ.get("IMAGE")
     if ref:
         return ref
-    tags = bake.build("sandbox", ["default"], tag="test")
-    return next(t for t in tags if "/vllm:" in t)
+    return next(t for t in request.getfixturevalue("sandbox_images") if "/vllm:" in t)
 
 
 def docker_run(image: str, *cmd: str, env: dict[str, str] | None = None, entrypoint: str | None = None):

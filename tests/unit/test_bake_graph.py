@@ -66,3 +66,14 @@ def test_groups_and_inheritance_in_source(repo):
 def test_unknown_profile_is_one_clear_line():
     with pytest.raises(Exception, match=r"unknown PROFILE='rocm'; use PROFILE=production or PROFILE=sandbox"):
         bake.profile_files("rocm")
+
+
+def test_attestations_on_published_production_images_only(graph):
+    profile, g = graph
+    for name in IMAGE_TARGETS:
+        attest = g["target"][name].get("attest") or []
+        if profile == "production":
+            assert {a.split(",")[0] for a in attest} == {"type=sbom", "type=provenance"}, name
+        else:
+            assert attest == [], name
+    assert not g["target"]["rocm_base-core"].get("attest")  # a context, never published

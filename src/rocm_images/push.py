@@ -1,0 +1,103 @@
+"""`make push REGISTRY=<host[:port]/namespace> [TAG=...]`: publish the images `make image` built under tags
+derived from versions.env, then print the digest each one has in the registry, for schedulers to pin.
+
+Refused before anything is pushed: no registry, a sandbox image (stand-ins, never a ROCm result), an image
+without our labels, or one built from other pins than versions.env says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+
+from . import UserError, bake, engine, pins
+
+_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+_REGISTRY = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
+
+
+def derived_tags(pin: dict[str, str], revision: str, extra: str = "") -> list[str]:
+    """A moving tag for the pins, an immutable one adding our commit and the date, and the user's own."""
+    base = f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
+    return [base, f"{base}-{revision[:12]}-{date}"] + ([extra] if extra else [])
+
+
+def labels_of(ref: str) -> dict[str, str]:
+    out = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise UserError(f"{ref} is not in the local engine; build it first (`make image`)")
+    return json.loads(out.stdout)[0]["Config"].get("Labels") or {}
+
+
+def check_publishable(ref: str, labels: dict[str, str], pin: dict[str, str]) -> None:
+    if "org.rocm-images.profile" not in labels:
+        raise UserError(f"{ref} carries no org.rocm-images labels (not built by this project); "
+                        "build it with `make image PROFILE=production`")
+    if "org.rocm-images.sandbox" in labels or labels["org.rocm-images.profile"] != "production":
+        raise UserError(f"{ref} is a SANDBOX image (stand-ins, not ROCm); push refuses it: build with "
+                        "`make image PROFILE=production` on an AMD host")
+    want = {"org.rocm-images.vllm.ref": pin["VLLM_REF"], "org.rocm-images.aiter.ref": pin["AITER_BRANCH"],
+            "org.rocm-images.aiter.commit": pin["AITER_COMMIT"]}
+    stale = [f"{k.split('.', 2)[2]}={labels.get(k)}" for k, v in want.items() if labels.get(k) != v]
+    if stale:
+        raise UserError(f"{ref} was built from other pins ({', '.join(stale)}) than versions.env; "
+                        "rebuild with `make image PROFILE=production`")
+
+
+def check_registry(registry: str) -> str:
+    if not registry:
+        raise UserError("no registry: run `make push REGISTRY=<host[:port]/namespace>` (e.g. REGISTRY=myreg:5000/ml)")
+    registry = registry.rstrip("/")
+    if not _REGISTRY.match(registry):
+        raise UserError(f"REGISTRY={registry!r} is not <host[:port]/namespace> in lower case")
+    return registry
+
+
+def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str]:
+    """Check every image first (nothing is pushed if one is refused), then push; returns name@digest lines."""
+    registry = check_registry(registry)
+    engine.require()
+    pin = pins.load()
+    plans = []
+    for ref in refs:
+        labels = labels_of(ref)
+        check_publishable(ref, labels, pin)
+        name = ref.rsplit("/", 1)[-1].split(":")[0]
+        tags = derived_tags(pin, labels.get("org.opencontainers.image.revision", "unknown"), extra_tag)
+        plans.append((ref, f"{registry}/{name}", tags))
+    pinned = []
+    for ref, repo, tags in plans:
+        digest = ""
+        for tag in tags:
+            dest = f"{repo}:{tag}"
+            subprocess.run(["docker", "tag", ref, dest], check=True)
+            try:
+                out = subprocess.run(["docker", "push", dest], capture_output=True, text=True)
+            finally:
+                subprocess.run(["docker", "image", "rm", dest], capture_output=True)  # the alias only
+            if out.returncode != 0:
+                tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["?"]
+                raise UserError(f"push of {dest} failed: {tail[0]}; check the registry and your login")
+            found = _DIGEST.search(out.stdout)
+            if found:
+                digest = found.group(1)
+        if not digest:
+            raise UserError(f"the registry reported no digest for {repo}; check `docker push` output")
+        print(f"pushed {ref} as {', '.join(f'{repo}:{t}' for t in tags)}")
+        pinned.append(f"{repo}@{digest}")
+    return pinned
+
+
+def run(profile: str, registry: str, tag: str = "", local_tag: str = "latest") -> list[str]:
+    """Push the default targets' images built locally under local_tag."""
+    check_registry(registry)
+    bake.profile_files(profile)
+    if profile != "production":
+        raise UserError(f"PROFILE={profile} images are SANDBOX stand-ins and are never pushed; "
+                        "build and push PROFILE=production on an AMD host")
+    refs = [t.rsplit(":", 1)[0] + f":{local_tag}"
+            for t in bake.image_tags(profile, list(bake.DEFAULT_TARGETS), bake.environment(profile, local_tag))]
+    return push_images(refs, registry, tag)

@@ -1,0 +1,92 @@
+"""`make push` against a real registry on loopback (Debian's docker-registry, started here): tags from
+versions.env, digests that the registry confirms, and the refusals that leave the registry untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+
+import pytest
+import requests
+
+from rocm_images import UserError, bake, local_registry, push
+
+pytestmark = pytest.mark.engine
+MANIFESTS = ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                       "application/vnd.docker.distribution.manifest.list.v2+json",
+                       "application/vnd.docker.distribution.manifest.v2+json"])
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    with local_registry.serve(tmp_path_factory.mktemp("registry")) as addr:
+        yield addr
+
+
+def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
+    """A two-file image carrying the given labels: exercises push without a multi-GB production build."""
+    (tmp_path / "marker").write_text(uuid.uuid4().hex)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
+    ref = f"rocm-vllm-pushtest/{name}:fixture"
+    args = [a for k, v in labels.items() for a in ("--label", f"{k}={v}")]
+    subprocess.run(["docker", "buildx", "build", "--load", "-q", "-t", ref, *args, str(tmp_path)], check=True,
+                   capture_output=True)
+    return ref
+
+
+@pytest.fixture
+def production_labels() -> dict[str, str]:
+    """The labels bake gives the production vllm image, plus a note that this image is a push-test fixture."""
+    graph = json.loads(bake.print_graph("production", ["vllm"]))
+    return {**graph["target"]["vllm"]["labels"], "org.rocm-images.test-fixture": "push mechanics only"}
+
+
+def _tags(registry: str, repo: str) -> list[str]:
+    resp = requests.get(f"http://{registry}/v2/{repo}/tags/list", timeout=10)
+    return [] if resp.status_code == 404 else sorted(resp.json()["tags"] or [])
+
+
+def test_push_uses_derived_tags_and_prints_registry_digests(registry, production_labels, pin, tmp_path):
+    ref = _tiny_image(tmp_path, "vllm", production_labels)
+    (line,) = push.push_images([ref], f"{registry}/ml", extra_tag="rc1")
+    repo_at, digest = line.split("@")
+    assert repo_at == f"{registry}/ml/vllm" and digest.startswith("sha256:")
+    want = push.derived_tags(pin, production_labels["org.opencontainers.image.revision"], "rc1")
+    assert _tags(registry, "ml/vllm") == sorted(want)
+    assert want[0] == f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"
+    for tag in want:  # every tag names the digest we printed
+        resp = requests.head(f"http://{registry}/v2/ml/vllm/manifests/{tag}", headers={"Accept": MANIFESTS},
+                             timeout=10)
+        assert resp.headers["Docker-Content-Digest"] == digest
+    pulled = subprocess.run(["docker", "pull", line], capture_output=True, text=True)
+    assert pulled.returncode == 0, pulled.stderr
+    local = subprocess.run(["docker", "image", "ls", "-q", f"{registry}/ml/vllm:{want[0]}"], capture_output=True,
+                           text=True).stdout
+    assert local == "", "push left its registry alias tags behind"
+
+
+def test_sandbox_images_are_refused_and_nothing_is_pushed(registry, sandbox_images, production_labels, tmp_path):
+    good = _tiny_image(tmp_path, "vllm-openai", production_labels)
+    with pytest.raises(UserError, match=r"is a SANDBOX image .* push refuses it"):
+        push.push_images([good, *sandbox_images], f"{registry}/refused")
+    assert _tags(registry, "refused/vllm-openai") == []  # checked before anything moved
+    with pytest.raises(UserError, match="PROFILE=sandbox images are SANDBOX stand-ins and are never pushed"):
+        push.run("sandbox", f"{registry}/refused")
+
+
+def test_unlabelled_and_stale_images_are_refused(registry, production_labels, tmp_path):
+    bare = _tiny_image(tmp_path, "bare", {})
+    with pytest.raises(UserError, match="carries no org.rocm-images labels"):
+        push.push_images([bare], f"{registry}/refused")
+    stale = _tiny_image(tmp_path, "stale", {**production_labels, "org.rocm-images.vllm.ref": "v0.0.1"})
+    with pytest.raises(UserError, match=r"built from other pins \(vllm.ref=v0.0.1\)"):
+        push.push_images([stale], f"{registry}/refused")
+    assert _tags(registry, "refused/bare") == _tags(registry, "refused/stale") == []
+
+
+@pytest.mark.parametrize("registry_arg,message", [("", "no registry: run `make push REGISTRY="),
+                                                   ("Bad Registry!", "is not <host[:port]/namespace>")])
+def test_bad_registry_argument_is_one_line(registry_arg, message):
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        push.run("production", registry_arg)
