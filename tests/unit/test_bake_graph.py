@@ -60,7 +60,7 @@ def test_groups_and_inheritance_in_source(repo):
     assert "default" in groups["all"]
     targets = {unquote(k): v for t in doc["target"] for k, v in t.items()}
     for name in IMAGE_TARGETS:
-        assert set(unquote(targets[name]["inherits"])) & {"_common", "_vllm"}, name
+        assert set(unquote(targets[name]["inherits"])) & {"_rocm_base", "_vllm"}, name
 
 
 def test_unknown_profile_is_one_clear_line():
