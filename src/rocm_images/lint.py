@@ -22,7 +22,8 @@ def _tool(name: str) -> str:
 
 def commands() -> dict[str, list[str]]:
     shell = [str(p) for p in [REPO_ROOT / ".ci" / "run", *REPO_ROOT.glob("images/**/*.sh"),
-                              REPO_ROOT / "images/rocm_base/pip-net", REPO_ROOT / "images/vllm/bin/mhc-probe"]]
+                              REPO_ROOT / "images/rocm_base/pip-net", REPO_ROOT / "images/vllm/bin/mhc-probe",
+                              *REPO_ROOT.glob("examples/**/*.sh"), *REPO_ROOT.glob("examples/**/*.sbatch")]]
     docker = [str(p) for p in sorted((REPO_ROOT / "docker").glob("Dockerfile.*"))]
     ignore = [a for code in HADOLINT_IGNORE for a in ("--ignore", code)]
     return {
