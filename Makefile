@@ -17,7 +17,7 @@ $(VENV)/.ok: pyproject.toml
 	@$(VENV)/bin/pip install -q -e '.[dev]' -r images/vllm/sandbox-requirements.txt 'torch==$(SANDBOX_TORCH_VERSION)'
 	@touch $@
 
-.PHONY: help venv engine base image print lint test test-unit test-patch test-image push smoke patch-check \
+.PHONY: help venv engine base image print lint test test-unit test-patch test-image push bench smoke patch-check \
         patch-work patch-refresh clean
 
 help: ## this list
@@ -33,7 +33,7 @@ base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake
 	@$(CLI) base $(if $(REBUILD),--rebuild)
 
 image: engine ## build rocm_base, vllm, vllm-openai with bake (PROFILE=production|sandbox)
-	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets $(TARGETS))
+	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets $(TARGETS)) $(if $(TAG),--tag $(TAG))
 
 print: $(VENV)/.ok ## show the bake graph (bake --print)
 	@$(CLI) print --profile $(PROFILE)
@@ -47,8 +47,11 @@ test: engine ## everything: unit, patch (real vLLM source), image builds + testi
 push: engine ## push the production images: REGISTRY=<host[:port]/ns> [TAG=<extra tag>]; prints digests
 	@$(CLI) push --profile $(PROFILE) --registry "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
 
+bench: engine ## sandbox: cold / no-op / patch-edit (overlay vs full) builds; ratios -> build/bench.json + .png
+	@$(CLI) bench
+
 smoke: $(VENV)/.ok ## run the image suite against IMAGE=<ref> (GPU tests when /dev/kfd exists)
-	@$(CLI) smoke --image "$(IMAGE)"
+	@$(CLI) smoke --image "$(IMAGE)" $(if $(SELECT),--select "$(SELECT)")
 
 patch-check: $(VENV)/.ok ## apply the series to vLLM VLLM_REF=<ref> (default: versions.env)
 	@$(CLI) patch-check --ref $(VLLM_REF)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,21 @@ def check(src: Path, branch: str, commit: str, fix: str, floor: str) -> dict[str
         raise UserError(f"AITER_BRANCH={branch} ({head[:12]}) lacks the mhc sqrsum race fix {fix[:12]}; "
                         "use a release that contains it")
     return {"ref": branch, "commit": head, "fix": fix, "fix_check": "git ancestry"}
+
+
+def require_ref(repo: str, ref: str, timeout: float = 60) -> None:
+    """Preflight before a production build: the aiter tag/branch must exist in AITER_REPO."""
+    try:
+        out = subprocess.run(["git", "ls-remote", repo, f"refs/tags/{ref}", f"refs/heads/{ref}"], capture_output=True,
+                             text=True, timeout=timeout, env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+    except subprocess.TimeoutExpired:
+        out = None
+    if out is None or out.returncode != 0:
+        raise UserError(f"cannot reach AITER_REPO {repo} to check AITER_BRANCH={ref}; check the network, "
+                        "or build offline with `make image PROFILE=sandbox`")
+    if not out.stdout.strip():
+        raise UserError(f"AITER_BRANCH={ref} does not exist in {repo}; pick a release tag from "
+                        f"`git ls-remote --tags {repo}` and update versions.env")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import REPO_ROOT, UserError, engine, patches, pins, sandbox_base, sdist
+from . import REPO_ROOT, UserError, aiter_guard, engine, patches, pins, sandbox_base, sdist
 
 PROFILES = {"production": ["bake.hcl"], "sandbox": ["bake.hcl", "bake.sandbox.hcl"]}
 BUILD_DIR = REPO_ROOT / "build"
@@ -63,8 +64,9 @@ def torch_wheels_dir() -> str:
     return str(fallback)
 
 
-def environment(profile: str, tag: str, pin: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables bake reads: every pin plus the build's own facts."""
+def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepare: bool = True) -> dict[str, str]:
+    """The variables bake reads: every pin plus the build's own facts. prepare=False names the sandbox sources
+    without fetching or unpacking them (for --print)."""
     pin = pin or pins.load()
     env = dict(os.environ)
     env.update(pin)
@@ -75,10 +77,11 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None) -> di
         PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
     )
     if profile == "sandbox":
+        src = vllm_source(pin) if prepare else BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
         env.update(
             SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin),
             SANDBOX_PYTHON_VERSION=pin["SANDBOX_PYTHON_VERSION"],
-            VLLM_SRC_DIR=os.path.relpath(vllm_source(pin), REPO_ROOT),
+            VLLM_SRC_DIR=os.path.relpath(src, REPO_ROOT),
             TORCH_WHEELS_DIR=torch_wheels_dir(),
         )
     return env
@@ -96,23 +99,14 @@ def bake_cmd(profile: str, *args: str) -> list[str]:
     return cmd + list(args)
 
 
-def print_graph(profile: str, targets: list[str]) -> str:
-    env = environment(profile, "dev") if profile == "production" else _print_env(profile)
+def print_graph(profile: str, targets: list[str], env: dict[str, str] | None = None) -> str:
+    """`bake --print` of the targets (JSON text); without env, the sources are named but not prepared."""
+    env = env or environment(profile, "dev", prepare=False)
     out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise UserError(f"bake --print failed: {out.stderr.strip().splitlines()[-1]}")
     return out.stdout
-
-
-def _print_env(profile: str) -> dict[str, str]:
-    # --print must not download or build anything: name the sandbox sources without preparing them
-    pin = pins.load()
-    env = environment("production", "dev", pin)
-    env.update(PROFILE=profile, SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin),
-               SANDBOX_PYTHON_VERSION=pin["SANDBOX_PYTHON_VERSION"],
-               VLLM_SRC_DIR=f"build/src/vllm-{pin['VLLM_VERSION']}", TORCH_WHEELS_DIR=torch_wheels_dir())
-    return env
 
 
 def check_disk(path: Path = REPO_ROOT, need_gb: float = MIN_FREE_GB) -> None:
@@ -162,9 +156,8 @@ def build_lock() -> Iterator[None]:
 def image_tags(profile: str, targets: list[str], env: dict[str, str]) -> list[str]:
     import json
 
-    out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, check=True)
-    return [t for tgt in json.loads(out.stdout)["target"].values() for t in tgt.get("tags", [])]
+    graph = json.loads(print_graph(profile, targets, env))
+    return [t for tgt in graph["target"].values() for t in tgt.get("tags", [])]
 
 
 def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
@@ -177,26 +170,44 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     engine.require()
     check_disk()
     with build_lock():
+        _untag(_candidates())  # leftovers of a build killed too hard to clean up (SIGKILL)
         if profile == "production":
             check_production_base(pin)
+            aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"])
         else:
             sandbox_base.ensure(pin)
         candidate = f"candidate-{uuid.uuid4().hex[:10]}"
         env = environment(profile, candidate, pin)
         cand_tags = image_tags(profile, targets, env)
-        proc = subprocess.run(bake_cmd(profile, "--load", *(extra or []), *targets), cwd=REPO_ROOT, env=env)
-        if proc.returncode != 0:
+        # the build lands on candidate tags; real tags move only after every image built and passed its checks,
+        # and candidates are removed whatever happens (failure, Ctrl-C, SIGTERM)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            proc = subprocess.run(bake_cmd(profile, "--load", *(extra or []), *targets), cwd=REPO_ROOT, env=env)
+            if proc.returncode != 0:
+                raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
+                                "untouched; fix the error above and rerun (cached steps are reused)")
+            for ct in cand_tags:
+                _verify(ct, profile)
+            final = [ct.rsplit(":", 1)[0] + f":{tag}" for ct in cand_tags]
+            for ct, ft in zip(cand_tags, final, strict=True):
+                subprocess.run(["docker", "tag", ct, ft], check=True)
+            return final
+        except KeyboardInterrupt:
+            raise UserError("build interrupted; previous tags are untouched; rerun to resume from the cache") from None
+        finally:
             _untag(cand_tags)
-            raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
-                            "untouched; fix the error above and rerun (cached steps are reused)")
-        final = []
-        for ct in cand_tags:
-            _verify(ct, profile)
-            ft = ct.rsplit(":", 1)[0] + f":{tag}"
-            subprocess.run(["docker", "tag", ct, ft], check=True)
-            final.append(ft)
-        _untag(cand_tags)
-        return final
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _candidates() -> list[str]:
+    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                         text=True)
+    return [r for r in out.stdout.split() if ":candidate-" in r]
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _verify(ref: str, profile: str) -> None:

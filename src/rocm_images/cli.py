@@ -42,6 +42,11 @@ def _image(a: argparse.Namespace) -> None:
     print(f"built ({a.profile}){note}:")
     for t in tags:
         print(f"  {t}")
+    vllm = next((t for t in tags if "/vllm:" in t), None)
+    if vllm:
+        from . import smoke
+
+        print("ran " + smoke.probe_summary(vllm))
 
 
 def _print(a: argparse.Namespace) -> None:
@@ -96,14 +101,20 @@ def _patch_refresh(a: argparse.Namespace) -> None:
 def _push(a: argparse.Namespace) -> None:
     from . import push
 
-    pinned = push.run(a.profile, a.registry, a.tag)
+    pinned = push.run(a.profile, a.registry, a.tag, local_tag=a.tag or "latest")
     print("digests (pin these in schedulers):\n" + "\n".join(f"  {p}" for p in pinned))
+
+
+def _bench(_: argparse.Namespace) -> None:
+    from . import bench
+
+    print(bench.report(bench.run()))
 
 
 def _smoke(a: argparse.Namespace) -> None:
     from . import smoke
 
-    sys.exit(smoke.run(a.image))
+    sys.exit(smoke.run(a.image, a.select))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--registry", default="")
     p.add_argument("--tag", default="")
     p.set_defaults(fn=_push)
+    sub.add_parser("bench").set_defaults(fn=_bench)
     p = sub.add_parser("smoke")
     p.add_argument("--image", required=True)
+    p.add_argument("--select", default="", help="pytest -k expression (e.g. gpu)")
     p.set_defaults(fn=_smoke)
     args = parser.parse_args(argv)
     try:

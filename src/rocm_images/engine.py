@@ -66,8 +66,11 @@ def status() -> str:
     if not shutil.which("docker"):
         return "docker CLI not found; install the docker.io or docker-ce-cli package, then run `make engine`"
     sv = server_version()
+    if not sv and not (shutil.which("dockerd") or (BIN_DIR / "dockerd").is_file()):
+        return "Docker engine (dockerd) is not installed; run `make engine` (as root) to install and start it"
     if not sv:
-        return "Docker engine is not running or not installed; run `make engine` (as root) to install/start it"
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return f"Docker engine is installed but not running (no answer on {where}); run `make engine` to start it"
     if sv < MIN_ENGINE:
         return f"Docker engine {'.'.join(map(str, sv))} < 25 lacks bake named contexts; run `make engine`"
     bv = buildx_version()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import sys
 from . import REPO_ROOT, UserError, engine
 
 
-def run(image: str) -> int:
+def run(image: str, select: str = "") -> int:
     if not image:
         raise UserError("no image given; run `make smoke IMAGE=<ref>` (e.g. IMAGE=rocm-vllm/vllm:latest)")
     engine.require()
@@ -21,5 +22,22 @@ def run(image: str) -> int:
     if not os.path.exists("/dev/kfd"):
         print("smoke: no /dev/kfd on this host: GPU-marked tests will be reported as SKIPPED (not run)")
     env = dict(os.environ, IMAGE=image)
-    return subprocess.run([sys.executable, "-m", "pytest", "-ra", "tests/image/test_image.py"], cwd=REPO_ROOT,
-                          env=env).returncode
+    cmd = [sys.executable, "-m", "pytest", "-ra", "tests/image/test_image.py"] + (["-k", select] if select else [])
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env).returncode
+
+
+def probe_summary(image: str) -> str:
+    """Run the image's main job once (`mhc-probe --run`: one mHC pre+post on the selected path) and say what ran."""
+    proc = subprocess.run(["docker", "run", "--rm", image, "mhc-probe", "--run"], capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0 or "{" not in proc.stdout:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise UserError(f"{image}: mhc-probe failed: {tail[0]}")
+    p = json.loads(proc.stdout[proc.stdout.index("{"):])
+    sel, run, so = p["selected"], p.get("run", {}), p["aiter"].get("module_mhc") or {}
+    result = (f"max |diff| vs vLLM torch reference {run['max_abs_diff_vs_torch_reference']:.3g}" if run.get("ok")
+              else f"failed: {run.get('error')}")
+    return (f"{image}: mHC pre={sel['pre']} post={sel['post']} fused_post_pre={sel['fused_post_pre']}; "
+            f"module_mhc.so {so.get('size', 'MISSING')} bytes; {run.get('what_ran', 'nothing ran')} ({result}); "
+            f"tilelang compile requests {p['tilelang']['compile_requests']}"
+            + (" [SANDBOX: not a ROCm result]" if p.get("sandbox") else ""))

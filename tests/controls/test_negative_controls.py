@@ -56,3 +56,11 @@ def test_suite_fails_on_negative_control(controls, control, tmp_path):
     assert MUST_FAIL[control] <= failed, f"{control}: expected failures missing: {MUST_FAIL[control] - failed}"
     if control != "test-unpatched":  # the unpatched image's entrypoint refuses to start: nearly everything fails
         assert passed, f"{control}: nothing passed, so the failures say nothing specific"
+
+
+def test_unpatched_image_stops_at_the_entrypoint(controls):
+    proc = subprocess.run(["docker", "run", "--rm", controls["test-unpatched"], "true"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("[rocm-images] error: this image's vLLM lacks the DeepSeek-V4 mHC patch series "
+                                   "(vllm.envs has no VLLM_ROCM_USE_TILELANG_MHC); rebuild it with `make image`")

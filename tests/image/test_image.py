@@ -1,6 +1,6 @@
 """The image under test, checked from outside (docker run / testinfra). Runs on sandbox images in CI and on
 production images on AMD hosts (`make smoke IMAGE=...`). Every check here has a negative control that
-must fail it (tests/image/test_negative_controls.py)."""
+must fail it (tests/controls/test_negative_controls.py)."""
 
 from __future__ import annotations
 

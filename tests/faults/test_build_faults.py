@@ -1,0 +1,105 @@
+"""Build faults (sandbox profile, real engine): stop early with one line; tags move only after a build and its
+checks succeed; an interrupted build resumes from the cache; no candidate tag is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rocm_images import REPO_ROOT, UserError, bake, bench, pins
+
+pytestmark = pytest.mark.engine
+CLI = [sys.executable, "-m", "rocm_images"]
+
+
+def _image_id(ref: str) -> str:
+    return subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _candidates() -> list[str]:
+    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                         text=True).stdout.split()
+    return [r for r in out if ":candidate-" in r]
+
+
+def test_low_disk_stops_before_building(sandbox_images):
+    env = dict(os.environ, ROCM_IMAGES_MIN_FREE_GB="1000000")
+    proc = subprocess.run([*CLI, "image", "--profile", "sandbox", "--tag", "faults-disk"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert err.startswith("error: only ") and "a build needs 1000000 GiB; free disk space" in err and "\n" not in err
+    assert _image_id("rocm-vllm/vllm:faults-disk") == "" and _candidates() == []
+
+
+def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom rocm_images import bake\n"
+                               "with bake.build_lock():\n    print('locked', flush=True)\n    time.sleep(60)"],
+                              cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = subprocess.run([*CLI, "image", "--profile", "sandbox", "--tag", "faults-lock"], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: another `make image` is running (pid {holder.pid}); "
+                                   "wait for it to finish, then rerun")
+    assert _image_id("rocm-vllm/vllm:faults-lock") == ""
+
+
+def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbox_images, tmp_path):
+    """SIGTERM in the middle of a real vLLM wheel rebuild (full patch mode with an edited series, so the wheel
+    stage cannot come from the cache), then the same build again."""
+    good = next(t for t in sandbox_images if "/vllm:" in t)
+    last_good = "rocm-vllm/vllm:faults-interrupt"
+    subprocess.run(["docker", "tag", good, last_good], check=True)
+    series = bench.edited_series(pins.load(), bake.BUILD_DIR / "faults-series")
+    rel = os.path.relpath(series, REPO_ROOT)
+    code = ("import sys\nfrom rocm_images import UserError, bake\ntry:\n"
+            f"    bake.build('sandbox', ['vllm'], tag='faults-interrupt', extra=['--progress=plain', "
+            f"'--set', 'vllm.contexts.patches={rel}'])\n"
+            "except UserError as e:\n    print(f'error: {e}', file=sys.stderr)\n    sys.exit(2)\n")
+    env = dict(os.environ, PATCH_MODE="full")
+    first = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    log = []
+    for line in first.stdout:  # wait until the uncached wheel build is under way
+        log.append(line)
+        if "pip wheel" in line and "CACHED" not in line:
+            time.sleep(3)
+            first.send_signal(signal.SIGTERM)
+            break
+    rest, _ = first.communicate(timeout=120)
+    out = "".join(log) + rest
+    try:
+        assert first.returncode == 2, out[-3000:]
+        assert "error: build interrupted; previous tags are untouched; rerun to resume from the cache" in out
+        assert _image_id(last_good) == _image_id(good), "the tag moved although the build did not finish"
+        assert _candidates() == []
+        second = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True,
+                                text=True, timeout=1800)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert "CACHED" in second.stderr + second.stdout  # the steps before the wheel came from the cache
+        labels = json.loads(subprocess.run(["docker", "image", "inspect", last_good], capture_output=True,
+                                           text=True).stdout)[0]["Config"]["Labels"]
+        assert _image_id(last_good) != _image_id(good) and labels["org.rocm-images.profile"] == "sandbox"
+        assert _candidates() == []
+    finally:
+        subprocess.run(["docker", "image", "rm", last_good], capture_output=True)
+
+
+def test_unreachable_production_base_suggests_the_sandbox():
+    with pytest.raises(UserError) as err:  # a loopback port nobody listens on: unreachable on any machine
+        bake.check_production_base({"ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/vllm-dev:none"})
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("production base image 127.0.0.1:9/rocm/vllm-dev:none is unreachable")
+    assert msg.endswith("build offline with `make image PROFILE=sandbox`")
