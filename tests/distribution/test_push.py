@@ -25,13 +25,14 @@ def registry(tmp_path_factory):
 
 
 def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
-    """A two-file image carrying the given labels: exercises push without a multi-GB production build."""
+    """A one-file image carrying the given labels and a provenance attestation (as bake attaches to production
+    images): exercises push without a multi-GB production build."""
     (tmp_path / "marker").write_text(uuid.uuid4().hex)
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
     ref = f"rocm-vllm-pushtest/{name}:fixture"
     args = [a for k, v in labels.items() for a in ("--label", f"{k}={v}")]
-    subprocess.run(["docker", "buildx", "build", "--load", "-q", "-t", ref, *args, str(tmp_path)], check=True,
-                   capture_output=True)
+    subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=mode=max", "-t", ref, *args,
+                    str(tmp_path)], check=True, capture_output=True)
     return ref
 
 
@@ -59,6 +60,10 @@ def test_push_uses_derived_tags_and_prints_registry_digests(registry, production
         resp = requests.head(f"http://{registry}/v2/ml/vllm/manifests/{tag}", headers={"Accept": MANIFESTS},
                              timeout=10)
         assert resp.headers["Docker-Content-Digest"] == digest
+    index = requests.get(f"http://{registry}/v2/ml/vllm/manifests/{digest}", headers={"Accept": MANIFESTS},
+                         timeout=10).json()
+    kinds = [m.get("annotations", {}).get("vnd.docker.reference.type") for m in index.get("manifests", [])]
+    assert "attestation-manifest" in kinds, "the provenance attestation did not travel with the image"
     pulled = subprocess.run(["docker", "pull", line], capture_output=True, text=True)
     assert pulled.returncode == 0, pulled.stderr
     local = subprocess.run(["docker", "image", "ls", "-q", f"{registry}/ml/vllm:{want[0]}"], capture_output=True,
