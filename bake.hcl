@@ -39,15 +39,26 @@ variable "CACHE" { default = "" }
 variable "CACHE_DIR" { default = "build/bake-cache" }
 variable "CACHE_REF" { default = "" }
 
+// what each published image is, for its OCI description label
+function "description" {
+  params = [title]
+  result = {
+    "rocm_base"   = "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc"
+    "vllm"        = "vLLM ${VLLM_REF} + DeepSeek-V4 aiter mHC patch series on rocm_base"
+    "vllm-openai" = "OpenAI-compatible vLLM ${VLLM_REF} server (DeepSeek-V4, aiter mHC)"
+  }[title]
+}
+
+// the labels of a published image; its BUILD_INFO arg carries the same map into the image's build-info.json
 function "labels" {
-  params = [title, description]
+  params = [title]
   result = merge({
     "org.opencontainers.image.source"      = SOURCE_URL
     "org.opencontainers.image.revision"    = GIT_SHA
     "org.opencontainers.image.version"     = "${VLLM_REF}-aiter-${AITER_BRANCH}"
     "org.opencontainers.image.created"     = CREATED
     "org.opencontainers.image.title"       = title
-    "org.opencontainers.image.description" = description
+    "org.opencontainers.image.description" = description(title)
     "org.rocm-images.aiter.ref"            = AITER_BRANCH
     "org.rocm-images.aiter.commit"         = AITER_COMMIT
     "org.rocm-images.aiter.required-fix"   = AITER_REQUIRED_FIX
@@ -125,8 +136,8 @@ target "rocm_base" {
   inherits   = ["_rocm_base"]
   target     = "rocm_base"
   tags       = ["${IMAGE_PREFIX}/rocm_base:${TAG}"]
-  labels     = labels("rocm_base", "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc")
-  args       = { BUILD_INFO = jsonencode(labels("rocm_base", "ROCm + PyTorch + Triton + aiter ${AITER_BRANCH} with prebuilt module_mhc")) }
+  labels     = labels("rocm_base")
+  args       = { BUILD_INFO = jsonencode(labels("rocm_base")) }
   cache-to   = cache_to("rocm_base")
   attest     = attest()
 }
@@ -147,8 +158,8 @@ target "vllm" {
   inherits   = ["_vllm"]
   target     = "vllm"
   tags       = ["${IMAGE_PREFIX}/vllm:${TAG}"]
-  labels     = labels("vllm", "vLLM ${VLLM_REF} + DeepSeek-V4 aiter mHC patch series on rocm_base")
-  args       = { BUILD_INFO = jsonencode(labels("vllm", "vLLM ${VLLM_REF} + DeepSeek-V4 aiter mHC patch series on rocm_base")) }
+  labels     = labels("vllm")
+  args       = { BUILD_INFO = jsonencode(labels("vllm")) }
   cache-from = cache_from("vllm")
   cache-to   = cache_to("vllm")
   attest     = attest()
@@ -158,8 +169,8 @@ target "vllm-openai" {
   inherits   = ["_vllm"]
   target     = "vllm-openai"
   tags       = ["${IMAGE_PREFIX}/vllm-openai:${TAG}"]
-  labels     = labels("vllm-openai", "OpenAI-compatible vLLM ${VLLM_REF} server (DeepSeek-V4, aiter mHC)")
-  args       = { BUILD_INFO = jsonencode(labels("vllm-openai", "OpenAI-compatible vLLM ${VLLM_REF} server (DeepSeek-V4, aiter mHC)")) }
+  labels     = labels("vllm-openai")
+  args       = { BUILD_INFO = jsonencode(labels("vllm-openai")) }
   cache-from = cache_from("vllm-openai")
   cache-to   = cache_to("vllm-openai")
   attest     = attest()
@@ -177,11 +188,24 @@ target "no-standins" {
 }
 
 // ---- negative controls: images the verification suite must FAIL on ----
+// labelled as such (image and build-info), so one is never mistaken for a real image
+function "control_labels" {
+  params = [name]
+  result = merge(labels("vllm"), {
+    "org.rocm-images.negative-control" = {
+      "test-no-module-mhc" = "NEGATIVE CONTROL: aiter built without module_mhc.so"
+      "test-unpatched"     = "NEGATIVE CONTROL: vLLM without the mHC patch series"
+      "test-old-aiter"     = "NEGATIVE CONTROL: aiter v0.1.13, without the sqrsum race fix (labels name the pin, not the content)"
+    }[name]
+  })
+}
+
 target "test-no-module-mhc" {
   inherits = ["vllm"]
   tags     = ["${IMAGE_PREFIX}/test-no-module-mhc:${TAG}"]
   contexts = { rocm_base = "target:rocm_base-no-module-mhc" }
-  args     = { MODULE_MHC_REQUIRED = "0" }
+  labels   = control_labels("test-no-module-mhc")
+  args     = { MODULE_MHC_REQUIRED = "0", BUILD_INFO = jsonencode(control_labels("test-no-module-mhc")) }
 }
 
 target "rocm_base-no-module-mhc" {
@@ -194,12 +218,16 @@ target "test-unpatched" {
   inherits = ["vllm"]
   tags     = ["${IMAGE_PREFIX}/test-unpatched:${TAG}"]
   contexts = { patches = "images/vllm/patches/empty" }
+  labels   = control_labels("test-unpatched")
+  args     = { BUILD_INFO = jsonencode(control_labels("test-unpatched")) }
 }
 
 target "test-old-aiter" {
   inherits = ["vllm"]
   tags     = ["${IMAGE_PREFIX}/test-old-aiter:${TAG}"]
   contexts = { rocm_base = "target:rocm_base-old-aiter" }
+  labels   = control_labels("test-old-aiter")
+  args     = { BUILD_INFO = jsonencode(control_labels("test-old-aiter")) }
 }
 
 target "rocm_base-old-aiter" {

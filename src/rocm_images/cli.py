@@ -117,43 +117,33 @@ def _smoke(a: argparse.Namespace) -> None:
     sys.exit(smoke.run(a.image, a.select))
 
 
+_PROFILE = {"--profile": {"default": "production"}}
+_REF = {"--ref": {}}
+# command -> (handler, its options as argparse keyword arguments)
+COMMANDS: dict[str, tuple] = {
+    "engine": (_engine, {}),
+    "pins": (_pins, {"--make": {"action": "store_true"}}),
+    "base": (_base, {"--rebuild": {"action": "store_true"}}),
+    "image": (_image, {**_PROFILE, "--targets": {"default": ""}, "--tag": {"default": "latest"}}),
+    "print": (_print, _PROFILE),
+    "lint": (_lint, {}),
+    "patch-check": (_patch_check, {**_REF, "--src": {}}),
+    "patch-work": (_patch_work, _REF),
+    "patch-refresh": (_patch_refresh, _REF),
+    "push": (_push, {**_PROFILE, "--registry": {"default": ""}, "--tag": {"default": ""}}),
+    "bench": (_bench, {}),
+    "smoke": (_smoke, {"--image": {"required": True}, "--select": {"default": "", "help": "pytest -k expression"}}),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rocm-images")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("engine").set_defaults(fn=_engine)
-    p = sub.add_parser("pins")
-    p.add_argument("--make", action="store_true")
-    p.set_defaults(fn=_pins)
-    p = sub.add_parser("base")
-    p.add_argument("--rebuild", action="store_true")
-    p.set_defaults(fn=_base)
-    p = sub.add_parser("image")
-    p.add_argument("--profile", default="production")
-    p.add_argument("--targets", default="")
-    p.add_argument("--tag", default="latest")
-    p.set_defaults(fn=_image)
-    p = sub.add_parser("print")
-    p.add_argument("--profile", default="production")
-    p.set_defaults(fn=_print)
-    sub.add_parser("lint").set_defaults(fn=_lint)
-    p = sub.add_parser("patch-check")
-    p.add_argument("--ref")
-    p.add_argument("--src")
-    p.set_defaults(fn=_patch_check)
-    for name, fn in (("patch-work", _patch_work), ("patch-refresh", _patch_refresh)):
+    for name, (fn, options) in COMMANDS.items():
         p = sub.add_parser(name)
-        p.add_argument("--ref")
+        for flag, kwargs in options.items():
+            p.add_argument(flag, **kwargs)
         p.set_defaults(fn=fn)
-    p = sub.add_parser("push")
-    p.add_argument("--profile", default="production")
-    p.add_argument("--registry", default="")
-    p.add_argument("--tag", default="")
-    p.set_defaults(fn=_push)
-    sub.add_parser("bench").set_defaults(fn=_bench)
-    p = sub.add_parser("smoke")
-    p.add_argument("--image", required=True)
-    p.add_argument("--select", default="", help="pytest -k expression (e.g. gpu)")
-    p.set_defaults(fn=_smoke)
     args = parser.parse_args(argv)
     try:
         args.fn(args)

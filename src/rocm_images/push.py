@@ -36,6 +36,9 @@ def check_publishable(ref: str, labels: dict[str, str], pin: dict[str, str]) -> 
     if "org.rocm-images.profile" not in labels:
         raise UserError(f"{ref} carries no org.rocm-images labels (not built by this project); "
                         "build it with `make image PROFILE=production`")
+    if "org.rocm-images.negative-control" in labels:
+        raise UserError(f"{ref} is a negative-control test image ({labels['org.rocm-images.negative-control']}); "
+                        "it is never pushed")
     if "org.rocm-images.sandbox" in labels or labels["org.rocm-images.profile"] != "production":
         raise UserError(f"{ref} is a SANDBOX image (stand-ins, not ROCm); push refuses it: build with "
                         "`make image PROFILE=production` on an AMD host")

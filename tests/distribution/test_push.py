@@ -87,7 +87,12 @@ def test_unlabelled_and_stale_images_are_refused(registry, production_labels, tm
     stale = _tiny_image(tmp_path, "stale", {**production_labels, "org.rocm-images.vllm.ref": "v0.0.1"})
     with pytest.raises(UserError, match=r"built from other pins \(vllm.ref=v0.0.1\)"):
         push.push_images([stale], f"{registry}/refused")
-    assert _tags(registry, "refused/bare") == _tags(registry, "refused/stale") == []
+    control = _tiny_image(tmp_path, "control", {**production_labels,
+                                                "org.rocm-images.negative-control": "NEGATIVE CONTROL: test"})
+    with pytest.raises(UserError, match="is a negative-control test image .* never pushed"):
+        push.push_images([control], f"{registry}/refused")
+    assert _tags(registry, "refused/bare") == _tags(registry, "refused/stale") == _tags(registry, "refused/control")
+    assert _tags(registry, "refused/bare") == []
 
 
 @pytest.mark.parametrize("registry_arg,message", [("", "no registry: run `make push REGISTRY="),
