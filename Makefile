@@ -22,7 +22,8 @@ $(VENV)/.ok: pyproject.toml
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
-	@echo "  PROFILE=production|sandbox (default production), IMAGE=<ref> for smoke, VLLM_REF=<ref> for patch-check"
+	@echo "  PROFILE=production|sandbox (default production), TAG, IMAGE=<ref> (smoke), VLLM_REF=<release> (patch-*),"
+	@echo "  REGISTRY (push), CACHE=local|registry with CACHE_DIR / CACHE_REF (image)"
 
 venv: $(VENV)/.ok ## host-side Python env (.venv)
 
@@ -32,7 +33,7 @@ engine: $(VENV)/.ok ## install + start Docker Engine >= 25 and buildx >= 0.13 (n
 base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake)
 	@$(CLI) base $(if $(REBUILD),--rebuild)
 
-image: engine ## build rocm_base, vllm, vllm-openai with bake (PROFILE=production|sandbox)
+image: engine ## bake rocm_base, vllm, vllm-openai (PROFILE=production|sandbox, TAG=latest), run the probe once
 	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets $(TARGETS)) $(if $(TAG),--tag $(TAG))
 
 print: $(VENV)/.ok ## show the bake graph (bake --print)
@@ -41,10 +42,10 @@ print: $(VENV)/.ok ## show the bake graph (bake --print)
 lint: $(VENV)/.ok ## hadolint, ruff, shellcheck
 	@$(CLI) lint
 
-test: engine ## everything: unit, patch (real vLLM source), image builds + testinfra suite
+test: engine ## everything: unit, patch, image (bake + testinfra), faults, push/cache, negative controls
 	@$(PY) -m pytest -ra $(PYTEST_ARGS)
 
-push: engine ## push the production images: REGISTRY=<host[:port]/ns> [TAG=<extra tag>]; prints digests
+push: engine ## push the production images built with TAG (default latest): REGISTRY=<host[:port]/ns>; digests
 	@$(CLI) push --profile $(PROFILE) --registry "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
 
 bench: engine ## sandbox: cold / no-op / patch-edit (overlay vs full) builds; ratios -> build/bench.json + .png
@@ -63,4 +64,4 @@ patch-refresh: $(VENV)/.ok ## regenerate the series from build/patch-work commit
 	@$(CLI) patch-refresh --ref $(VLLM_REF)
 
 clean: ## remove build outputs (keeps the download cache and images)
-	rm -rf build/work build/bench* build/patch-work
+	rm -rf build/work build/bench* build/patch-work build/faults-series

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 from statistics import median
@@ -39,12 +40,12 @@ def edited_series(pin: dict[str, str], dest: Path) -> Path:
     series = patches.series(pin["VLLM_REF"])
     for p in series:
         shutil.copy(p, dest / p.name)
-    tree = OUT / "tree"
-    shutil.rmtree(tree, ignore_errors=True)
-    (tree / Path(EDITED).parent).mkdir(parents=True)
-    shutil.copy(bake.vllm_source(pin) / EDITED, tree / EDITED)
-    patches.apply([p for p in series if EDITED in patches.touched_files(p)], tree)
-    before = (tree / EDITED).read_text().splitlines(keepends=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp)
+        (tree / Path(EDITED).parent).mkdir(parents=True)
+        shutil.copy(bake.vllm_source(pin) / EDITED, tree / EDITED)
+        patches.apply([p for p in series if EDITED in patches.touched_files(p)], tree)
+        before = (tree / EDITED).read_text().splitlines(keepends=True)
     after = [*before, f"# bench edit {time.time_ns()}\n"]
     diff = difflib.unified_diff(before, after, f"a/{EDITED}", f"b/{EDITED}")
     (dest / f"{len(series) + 1:04d}-bench-edit.patch").write_text(f"diff --git a/{EDITED} b/{EDITED}\n" + "".join(diff))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,6 +96,7 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
         assert _candidates() == []
     finally:
         subprocess.run(["docker", "image", "rm", last_good], capture_output=True)
+        shutil.rmtree(series, ignore_errors=True)
 
 
 def test_unreachable_production_base_suggests_the_sandbox():
