@@ -30,11 +30,19 @@ def profile_files(profile: str) -> list[str]:
     return PROFILES[profile]
 
 
-def series_sha256(ref: str) -> str:
+def series_sha256(series: list[Path]) -> str:
+    """The patch-series label: names and contents of the patches, in order."""
     h = hashlib.sha256()
-    for p in patches.series(ref):
+    for p in series:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
+
+
+def series_override(series_dir: Path, targets: tuple[str, ...] = ("vllm", "vllm-openai")) -> tuple[dict, list[str]]:
+    """(env, bake args) that build the vllm targets with another patch series directory (labelled as such)."""
+    rel = os.path.relpath(series_dir, REPO_ROOT)
+    env = {"PATCH_SERIES_SHA256": series_sha256(sorted(series_dir.glob("*.patch")))}
+    return env, [a for t in targets for a in ("--set", f"{t}.contexts.patches={rel}")]
 
 
 def commit_time() -> str:
@@ -73,7 +81,7 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
     env.update(
         PROFILE=profile, TAG=tag, GIT_SHA=git_sha(),
         CREATED=commit_time(),
-        PATCH_SERIES_SHA256=series_sha256(pin["VLLM_REF"]),
+        PATCH_SERIES_SHA256=series_sha256(patches.series(pin["VLLM_REF"])),
         PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
     )
     if profile == "sandbox":
@@ -170,7 +178,7 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     engine.require()
     check_disk()
     with build_lock():
-        _untag(_candidates())  # leftovers of a build killed too hard to clean up (SIGKILL)
+        _untag(candidates())  # leftovers of a build killed too hard to clean up (SIGKILL)
         if profile == "production":
             check_production_base(pin)
             aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"])
@@ -200,7 +208,8 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
             signal.signal(signal.SIGTERM, previous)
 
 
-def _candidates() -> list[str]:
+def candidates() -> list[str]:
+    """Candidate tags in the engine (a build's own, or leftovers of one that was killed)."""
     out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                          text=True)
     return [r for r in out.stdout.split() if ":candidate-" in r]
@@ -210,14 +219,21 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _verify(ref: str, profile: str) -> None:
-    """Cheap post-build checks before a tag moves: labels present and the profile label right."""
+def image_labels(ref: str) -> dict[str, str] | None:
+    """The image's labels ({} when it has none); None when the engine does not have the image."""
     import json
 
     out = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True)
     if out.returncode != 0:
+        return None
+    return json.loads(out.stdout)[0]["Config"].get("Labels") or {}
+
+
+def _verify(ref: str, profile: str) -> None:
+    """Cheap post-build checks before a tag moves: labels present and the profile label right."""
+    labels = image_labels(ref)
+    if labels is None:
         raise UserError(f"{ref} was not loaded into the engine")
-    labels = json.loads(out.stdout)[0]["Config"].get("Labels") or {}
     if labels.get("org.rocm-images.profile") != profile:
         raise UserError(f"{ref}: label org.rocm-images.profile={labels.get('org.rocm-images.profile')!r} "
                         f"!= {profile}; refusing to tag")

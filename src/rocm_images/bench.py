@@ -14,9 +14,7 @@ Prints a table and the ratios; writes build/bench.json and build/bench.png. Not 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -52,20 +50,12 @@ def edited_series(pin: dict[str, str], dest: Path) -> Path:
     return dest
 
 
-def _series_sha(d: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(d.glob("*.patch")):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
-
-
 def timed_build(env: dict[str, str], *extra: str, series: Path | None = None, mode: str = "overlay") -> float:
     env = dict(env, PATCH_MODE=mode)
     sets: list[str] = []
     if series is not None:
-        env["PATCH_SERIES_SHA256"] = _series_sha(series)
-        rel = os.path.relpath(series, REPO_ROOT)
-        sets = [a for t in ("vllm", "vllm-openai") for a in ("--set", f"{t}.contexts.patches={rel}")]
+        override, sets = bake.series_override(series)
+        env.update(override)
     cmd = bake.bake_cmd("sandbox", "--load", "--progress=quiet", *extra, *sets, *bake.DEFAULT_TARGETS)
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)

@@ -8,7 +8,6 @@ without our labels, or one built from other pins than versions.env says.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import subprocess
 
@@ -26,10 +25,10 @@ def derived_tags(pin: dict[str, str], revision: str, extra: str = "") -> list[st
 
 
 def labels_of(ref: str) -> dict[str, str]:
-    out = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True)
-    if out.returncode != 0:
+    labels = bake.image_labels(ref)
+    if labels is None:
         raise UserError(f"{ref} is not in the local engine; build it first (`make image`)")
-    return json.loads(out.stdout)[0]["Config"].get("Labels") or {}
+    return labels
 
 
 def check_publishable(ref: str, labels: dict[str, str], pin: dict[str, str]) -> None:

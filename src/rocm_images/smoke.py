@@ -8,14 +8,14 @@ import os
 import subprocess
 import sys
 
-from . import REPO_ROOT, UserError, engine
+from . import REPO_ROOT, UserError, engine, sandbox_base
 
 
 def run(image: str, select: str = "") -> int:
     if not image:
         raise UserError("no image given; run `make smoke IMAGE=<ref>` (e.g. IMAGE=rocm-vllm/vllm:latest)")
     engine.require()
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+    if not sandbox_base.exists(image):
         pulled = subprocess.run(["docker", "pull", image], capture_output=True, text=True)
         if pulled.returncode != 0:
             raise UserError(f"image {image} is neither local nor pullable; build it (`make image`) or log in")

@@ -3,7 +3,6 @@ checks succeed; an interrupted build resumes from the cache; no candidate tag is
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -24,12 +23,6 @@ def _image_id(ref: str) -> str:
                           text=True).stdout.strip()
 
 
-def _candidates() -> list[str]:
-    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
-                         text=True).stdout.split()
-    return [r for r in out if ":candidate-" in r]
-
-
 def test_low_disk_stops_before_building(sandbox_images):
     env = dict(os.environ, ROCM_IMAGES_MIN_FREE_GB="1000000")
     proc = subprocess.run([*CLI, "image", "--profile", "sandbox", "--tag", "faults-disk"], cwd=REPO_ROOT, env=env,
@@ -37,7 +30,7 @@ def test_low_disk_stops_before_building(sandbox_images):
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert err.startswith("error: only ") and "a build needs 1000000 GiB; free disk space" in err and "\n" not in err
-    assert _image_id("rocm-vllm/vllm:faults-disk") == "" and _candidates() == []
+    assert _image_id("rocm-vllm/vllm:faults-disk") == "" and bake.candidates() == []
 
 
 def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
@@ -64,12 +57,11 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
     last_good = "rocm-vllm/vllm:faults-interrupt"
     subprocess.run(["docker", "tag", good, last_good], check=True)
     series = bench.edited_series(pins.load(), bake.BUILD_DIR / "faults-series")
-    rel = os.path.relpath(series, REPO_ROOT)
+    override, sets = bake.series_override(series, ("vllm",))
     code = ("import sys\nfrom rocm_images import UserError, bake\ntry:\n"
-            f"    bake.build('sandbox', ['vllm'], tag='faults-interrupt', extra=['--progress=plain', "
-            f"'--set', 'vllm.contexts.patches={rel}'])\n"
+            f"    bake.build('sandbox', ['vllm'], tag='faults-interrupt', extra={['--progress=plain', *sets]!r})\n"
             "except UserError as e:\n    print(f'error: {e}', file=sys.stderr)\n    sys.exit(2)\n")
-    env = dict(os.environ, PATCH_MODE="full")
+    env = dict(os.environ, PATCH_MODE="full", **override)
     first = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     log = []
@@ -85,15 +77,14 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
         assert first.returncode == 2, out[-3000:]
         assert "error: build interrupted; previous tags are untouched; rerun to resume from the cache" in out
         assert _image_id(last_good) == _image_id(good), "the tag moved although the build did not finish"
-        assert _candidates() == []
+        assert bake.candidates() == []
         second = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True,
                                 text=True, timeout=1800)
         assert second.returncode == 0, second.stderr[-3000:]
         assert "CACHED" in second.stderr + second.stdout  # the steps before the wheel came from the cache
-        labels = json.loads(subprocess.run(["docker", "image", "inspect", last_good], capture_output=True,
-                                           text=True).stdout)[0]["Config"]["Labels"]
+        labels = bake.image_labels(last_good)
         assert _image_id(last_good) != _image_id(good) and labels["org.rocm-images.profile"] == "sandbox"
-        assert _candidates() == []
+        assert bake.candidates() == []
     finally:
         subprocess.run(["docker", "image", "rm", last_good], capture_output=True)
         shutil.rmtree(series, ignore_errors=True)

@@ -11,6 +11,8 @@ import uuid
 import pytest
 import testinfra
 
+from rocm_images import bake
+
 HAS_GPU = os.path.exists("/dev/kfd")
 
 
@@ -57,8 +59,9 @@ def host(image_ref):
 
 @pytest.fixture(scope="session")
 def labels(image_ref) -> dict[str, str]:
-    out = subprocess.run(["docker", "image", "inspect", image_ref], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]["Config"]["Labels"]
+    found = bake.image_labels(image_ref)
+    assert found is not None, f"{image_ref} is not in the engine"
+    return found
 
 
 @pytest.fixture(scope="session")
