@@ -17,7 +17,7 @@ $(VENV)/.ok: pyproject.toml
 	@$(VENV)/bin/pip install -q -e '.[dev]' -r images/vllm/sandbox-requirements.txt 'torch==$(SANDBOX_TORCH_VERSION)'
 	@touch $@
 
-.PHONY: help venv engine base image print lint test test-unit test-patch test-image push bench smoke patch-check \
+.PHONY: help venv engine base image print lint test test-unit test-patch test-image push bench mutate smoke patch-check \
         patch-work patch-refresh clean
 
 help: ## this list
@@ -48,6 +48,9 @@ test: engine ## everything: unit, patch, image (bake + testinfra), faults, push/
 push: engine ## push the production images built with TAG (default latest): REGISTRY=<host[:port]/ns>; digests
 	@$(CLI) push --profile $(PROFILE) --registry "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
 
+mutate: engine ## plant each defect of tests/mutations.toml in a scratch copy; its tests must fail (SELECT=<id part>)
+	@$(CLI) mutate $(if $(SELECT),--select "$(SELECT)")
+
 bench: engine ## sandbox: cold / no-op / patch-edit (overlay vs full) builds; ratios -> build/bench.json + .png
 	@$(CLI) bench
 
@@ -64,4 +67,4 @@ patch-refresh: $(VENV)/.ok ## regenerate the series from build/patch-work commit
 	@$(CLI) patch-refresh --ref $(VLLM_REF)
 
 clean: ## remove build outputs (keeps the download cache and images)
-	rm -rf build/work build/bench* build/patch-work build/faults-series
+	rm -rf build/work build/bench* build/patch-work build/faults-series build/mutate

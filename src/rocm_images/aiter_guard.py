@@ -27,7 +27,8 @@ def check(src: Path, branch: str, commit: str, fix: str, floor: str) -> dict[str
                         "AITER_REQUIRED_FIX": fix})
     if not (src / ".git").exists():
         if not (src / "README.md").is_file() or "STAND-IN" not in (src / "README.md").read_text():
-            raise UserError(f"{src} is not a git checkout of aiter; the fix {fix[:7]} cannot be verified")
+            raise UserError(f"{src} is not a git checkout of aiter; the fix {fix[:7]} cannot be verified; "
+                            "build from a full git clone of AITER_REPO (not a tarball or exported tree)")
         return {"ref": branch, "commit": commit, "fix": fix,
                 "fix_check": "policy-only (sandbox stand-in: no aiter git history)"}
     head = _git(src, "rev-parse", "HEAD^{commit}").stdout.strip()

@@ -50,7 +50,7 @@ def commit_time() -> str:
     out = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%cI"], capture_output=True, text=True)
     if out.returncode != 0 or not out.stdout.strip():
         return "1970-01-01T00:00:00Z"
-    return dt.datetime.fromisoformat(out.stdout.strip()).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromisoformat(out.stdout.strip()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def git_sha() -> str:

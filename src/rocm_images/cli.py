@@ -105,6 +105,12 @@ def _push(a: argparse.Namespace) -> None:
     print("digests (pin these in schedulers):\n" + "\n".join(f"  {p}" for p in pinned))
 
 
+def _mutate(a: argparse.Namespace) -> None:
+    from . import mutate
+
+    mutate.run(a.select, engine=not a.no_engine)
+
+
 def _bench(_: argparse.Namespace) -> None:
     from . import bench
 
@@ -132,6 +138,8 @@ COMMANDS: dict[str, tuple] = {
     "patch-refresh": (_patch_refresh, _REF),
     "push": (_push, {**_PROFILE, "--registry": {"default": ""}, "--tag": {"default": ""}}),
     "bench": (_bench, {}),
+    "mutate": (_mutate, {"--select": {"default": "", "help": "only mutants whose id contains this"},
+                         "--no-engine": {"action": "store_true", "help": "skip mutants whose tests need Docker"}}),
     "smoke": (_smoke, {"--image": {"required": True}, "--select": {"default": "", "help": "pytest -k expression"}}),
 }
 

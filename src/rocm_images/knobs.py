@@ -12,11 +12,13 @@ from importlib.util import find_spec
 from pathlib import Path
 
 PREFIX = "[rocm-images]"
+KFD_NODES = Path("/sys/class/kfd/kfd/topology/nodes")
 
 
-def gpu_arch() -> str:
-    """gfx name of the first GPU from the KFD topology ('' when none); the sandbox stand-in env otherwise."""
-    for props in sorted(Path("/sys/class/kfd/kfd/topology/nodes").glob("*/properties")):
+def gpu_arch(nodes: Path = KFD_NODES) -> str:
+    """gfx name of the first GPU from the KFD topology ('' when none); the sandbox stand-in env otherwise.
+    gfx_target_version is major*10000 + minor*100 + stepping (90402 -> gfx942); CPU nodes report 0."""
+    for props in sorted(nodes.glob("*/properties")):
         for line in props.read_text().splitlines():
             if line.startswith("gfx_target_version"):
                 v = int(line.split()[1])

@@ -17,7 +17,9 @@ REQUIRED_KEYS = (
     "SANDBOX_TORCH_VERSION",
 )
 _LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)\s*(?:#.*)?$")
-_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:(?:\.post|-rc)(\d+))?$")
+_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:(?P<kind>\.post|-rc)(?P<n>\d+))?$")
+# a release candidate sorts below its release, a post-release above it
+_KIND_RANK = {"-rc": -1, None: 0, ".post": 1}
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -44,9 +46,13 @@ def load(path: Path = VERSIONS_FILE) -> dict[str, str]:
 
 
 def tag_version(ref: str) -> tuple[int, ...] | None:
-    """v1.2.3.post4 -> (1, 2, 3, 4); None for a ref that is not a release tag (branch or sha)."""
+    """v1.2.3.post4 -> (1, 2, 3, 1, 4), v1.2.3-rc1 -> (1, 2, 3, -1, 1): numeric, so v1.2.9 < v1.2.10 and
+    v1.3.0-rc1 < v1.3.0 < v1.3.0.post1; None for a ref that is not a release tag (branch or sha)."""
     m = _TAG.match(ref)
-    return tuple(int(g or 0) for g in m.groups()) if m else None
+    if not m:
+        return None
+    major, minor, patch = (int(g) for g in m.group(1, 2, 3))
+    return major, minor, patch, _KIND_RANK[m.group("kind")], int(m.group("n") or 0)
 
 
 def check_aiter_policy(pins: dict[str, str]) -> None:

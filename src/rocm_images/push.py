@@ -18,10 +18,11 @@ _REGISTRY = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
 
 
 def derived_tags(pin: dict[str, str], revision: str, extra: str = "") -> list[str]:
-    """A moving tag for the pins, an immutable one adding our commit and the date, and the user's own."""
-    base = f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"
-    date = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
-    return [base, f"{base}-{revision[:12]}-{date}"] + ([extra] if extra else [])
+    """The tags in push order: the immutable one (pins, our commit, the date) first, the user's own, and the
+    moving tag for the pins last, so a failed push never leaves the moving tag on an image without the rest."""
+    moving = f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"
+    date = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    return [f"{moving}-{revision[:12]}-{date}"] + ([extra] if extra else []) + [moving]
 
 
 def labels_of(ref: str) -> dict[str, str]:

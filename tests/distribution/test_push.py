@@ -55,7 +55,7 @@ def test_push_uses_derived_tags_and_prints_registry_digests(registry, production
     assert repo_at == f"{registry}/ml/vllm" and digest.startswith("sha256:")
     want = push.derived_tags(pin, production_labels["org.opencontainers.image.revision"], "rc1")
     assert _tags(registry, "ml/vllm") == sorted(want)
-    assert want[0] == f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"
+    assert want[-1] == f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"  # the moving tag goes last
     for tag in want:  # every tag names the digest we printed
         resp = requests.head(f"http://{registry}/v2/ml/vllm/manifests/{tag}", headers={"Accept": MANIFESTS},
                              timeout=10)
@@ -66,9 +66,43 @@ def test_push_uses_derived_tags_and_prints_registry_digests(registry, production
     assert "attestation-manifest" in kinds, "the provenance attestation did not travel with the image"
     pulled = subprocess.run(["docker", "pull", line], capture_output=True, text=True)
     assert pulled.returncode == 0, pulled.stderr
-    local = subprocess.run(["docker", "image", "ls", "-q", f"{registry}/ml/vllm:{want[0]}"], capture_output=True,
+    local = subprocess.run(["docker", "image", "ls", "-q", f"{registry}/ml/vllm:{want[-1]}"], capture_output=True,
                            text=True).stdout
     assert local == "", "push left its registry alias tags behind"
+
+
+def _digest(registry: str, repo: str, tag: str) -> str:
+    resp = requests.head(f"http://{registry}/v2/{repo}/manifests/{tag}", headers={"Accept": MANIFESTS}, timeout=10)
+    return resp.headers.get("Docker-Content-Digest", "") if resp.status_code == 200 else ""
+
+
+def test_a_failed_push_leaves_the_moving_tag_on_the_previous_image(registry, production_labels, pin, tmp_path,
+                                                                   monkeypatch):
+    """The second `docker push` of a release fails (injected): the moving tag still names the previous
+    release, because it is pushed only after every other tag made it."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _tiny_image(tmp_path / "a", "vllm", production_labels)
+    (line,) = push.push_images([first], f"{registry}/order", extra_tag="rc1")
+    previous = line.split("@")[1]
+    moving = push.derived_tags(pin, production_labels["org.opencontainers.image.revision"])[-1]
+    assert _digest(registry, "order/vllm", moving) == previous
+    second = _tiny_image(tmp_path / "b", "vllm", production_labels)
+    real_run, pushes = subprocess.run, []
+
+    def second_push_fails(cmd, *args, **kwargs):
+        if cmd[:2] == ["docker", "push"]:
+            pushes.append(cmd[2])
+            if len(pushes) == 2:
+                return subprocess.CompletedProcess(cmd, 1, "", "denied: injected failure of the second push")
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", second_push_fails)
+    with pytest.raises(UserError, match=r"push of .*:rc1 failed: denied: injected failure"):
+        push.push_images([second], f"{registry}/order", extra_tag="rc1")
+    monkeypatch.undo()
+    assert _digest(registry, "order/vllm", moving) == previous, "the moving tag moved although the release failed"
+    assert len(pushes) == 2 and not pushes[0].endswith(f":{moving}")
 
 
 def test_sandbox_images_are_refused_and_nothing_is_pushed(registry, sandbox_images, production_labels, tmp_path):

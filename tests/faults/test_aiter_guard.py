@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
 
-from rocm_images import UserError, aiter_guard
+from rocm_images import REPO_ROOT, UserError, aiter_guard
 
 FLOOR = "v0.1.14"
 
@@ -86,3 +87,26 @@ def test_in_build_guard_exits_2_with_one_line(aiter_repo, tmp_path, capsys):
     assert code == 2 and not (tmp_path / "out.json").exists()
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("error: aiter guard: AITER_BRANCH=v0.1.15")
+
+
+def test_plain_directory_source_is_refused_in_one_line(aiter_repo, tmp_path, capsys):
+    """A production aiter source without .git (a tarball, an exported tree) cannot prove the fix: refused, not
+    waved through as 'policy-only'."""
+    repo, shas = aiter_repo
+    src = _checkout(repo, FLOOR, tmp_path / "src")
+    shutil.rmtree(src / ".git")
+    (src / "README.md").write_text("# aiter\nAI Tensor Engine for ROCm\n")
+    with pytest.raises(UserError, match=rf"{src} is not a git checkout of aiter; the fix {shas['fix'][:7]} cannot"):
+        aiter_guard.check(src, FLOOR, shas["release"], shas["fix"], FLOOR)
+    code = aiter_guard.main(["--src", str(src), "--branch", FLOOR, "--commit", shas["release"], "--fix",
+                             shas["fix"], "--min", FLOOR, "--out", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not (tmp_path / "out.json").exists()
+    assert "\n" not in err and "is not a git checkout of aiter" in err
+
+
+def test_only_the_labelled_sandbox_standin_passes_on_policy(pin):
+    standin = REPO_ROOT / "images" / "rocm_base" / "sandbox-aiter"
+    result = aiter_guard.check(standin, pin["AITER_BRANCH"], pin["AITER_COMMIT"], pin["AITER_REQUIRED_FIX"],
+                               pin["AITER_MIN_VERSION"])
+    assert result["fix_check"] == "policy-only (sandbox stand-in: no aiter git history)"

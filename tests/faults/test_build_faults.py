@@ -50,6 +50,22 @@ def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
     assert _image_id("rocm-vllm/vllm:faults-lock") == ""
 
 
+def test_an_image_failing_verification_after_load_moves_no_tag_and_leaves_no_candidate(sandbox_images):
+    """The build succeeds and loads, then the post-load check fails (a profile label that contradicts the
+    profile, injected with bake --set): nothing is tagged and the candidates are gone."""
+    good = next(t for t in sandbox_images if "/vllm:" in t)
+    last_good = "rocm-vllm/vllm:faults-verify"
+    subprocess.run(["docker", "tag", good, last_good], check=True)
+    try:
+        with pytest.raises(UserError, match=r"label org.rocm-images.profile='production' != sandbox; refusing to tag"):
+            bake.build("sandbox", ["vllm"], tag="faults-verify",
+                       extra=["--set", "vllm.labels.org.rocm-images.profile=production"])
+        assert _image_id(last_good) == _image_id(good), "a tag moved to an image that failed its checks"
+        assert bake.candidates() == []
+    finally:
+        subprocess.run(["docker", "image", "rm", last_good, *bake.candidates()], capture_output=True)
+
+
 def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbox_images, tmp_path):
     """SIGTERM in the middle of a real vLLM wheel rebuild (full patch mode with an edited series, so the wheel
     stage cannot come from the cache), then the same build again."""

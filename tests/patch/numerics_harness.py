@@ -5,10 +5,15 @@ largest absolute difference from the reference, or the error it raised.
 
 Only what cannot run on a CPU is a stand-in: attention/FFN/norms (small fixed projections), the tilelang fused
 post+pre kernel (vLLM's torch post then pre, which is what the kernel's docstring says it computes) and hc_head.
+
+`numerics_harness.py wiring` builds the layers through DeepseekV4DecoderLayer's own constructor instead (its
+attention, MoE and norm classes swapped for the same stand-ins), so the fused/unfused choice is the tree's own,
+and reports how often the fused op ran.
 """
 
 import json
 import os
+import sys
 from types import SimpleNamespace
 
 import torch
@@ -47,6 +52,50 @@ def fused_post_pre(x, residual, post_mix, res_mix, fn, scale, base, rms_eps, pre
     residual = mhc_post_torch(x, residual, post_mix, res_mix)
     post, comb, layer_input = mhc_pre_torch(residual, fn, scale, base, rms_eps, pre_eps, sk_eps, alpha, iters)
     return residual, post, comb, layer_input
+
+
+FUSED_CALLS = [0]
+
+
+def recorded_fused_post_pre(*args):
+    FUSED_CALLS[0] += 1
+    return fused_post_pre(*args)
+
+
+class Stub(nn.Module):
+    """Stands in for a submodule the layer constructor builds; forward is a fixed CPU function."""
+
+    def __init__(self, call) -> None:
+        super().__init__()
+        self.call = call
+
+    def forward(self, *args):
+        return self.call(*args)
+
+
+def attention_stub(*_args, **_kwargs) -> Stub:
+    f = proj(D, D)
+    return Stub(lambda positions, x, _: f(x))  # the decoder calls attn(positions, x, None)
+
+
+def moe_stub(*_args, **_kwargs) -> Stub:
+    f = proj(D, D, torch.tanh)
+    return Stub(lambda x, input_ids: f(x))
+
+
+def build_layer() -> v4.DeepseekV4DecoderLayer:
+    """A decoder layer from its own constructor: use_fused_mhc (has_tilelang upstream) is the tree's decision."""
+    v4.DeepseekV4Attention, v4.DeepseekV4MoE, v4.RMSNorm = attention_stub, moe_stub, lambda *a, **k: Stub(rms)
+    hf = SimpleNamespace(hidden_size=D, rms_norm_eps=EPS, hc_mult=HC, hc_sinkhorn_iters=SINKHORN, hc_eps=EPS)
+    with set_current_vllm_config(VllmConfig()):
+        layer = v4.DeepseekV4DecoderLayer(SimpleNamespace(model_config=SimpleNamespace(hf_config=hf)), "layers.0")
+    with torch.no_grad():
+        for site in ("attn", "ffn"):
+            getattr(layer, f"hc_{site}_fn").copy_(rand(2 * HC + HC * HC, HC * D, scale=0.02))
+            getattr(layer, f"hc_{site}_scale").copy_(torch.rand(3, generator=gen) + 0.5)
+            getattr(layer, f"hc_{site}_base").copy_(rand(2 * HC + HC * HC, scale=0.1))
+    layer.mhc_fused_post_pre = Stub(recorded_fused_post_pre)  # the tilelang kernel is GPU-only
+    return layer
 
 
 def make_layer(fused: bool) -> v4.DeepseekV4DecoderLayer:
@@ -103,11 +152,11 @@ def decoder(fused: bool) -> dict:
     return diff(x, reference_layer(layers[1], reference_layer(layers[0], h0)))
 
 
-def model(fused: bool, has_tilelang: bool) -> dict:
+def model(fused: bool, has_tilelang: bool, layer_factory=None) -> dict:
     v4.get_pp_group = lambda: SimpleNamespace(is_first_rank=True, is_last_rank=True)  # one rank, no PP
     m = v4.DeepseekV4Model.__new__(v4.DeepseekV4Model)
     nn.Module.__init__(m)
-    m.layers = nn.ModuleList(make_layer(fused) for _ in range(LAYERS))
+    m.layers = nn.ModuleList((layer_factory or (lambda: make_layer(fused)))() for _ in range(LAYERS))
     m.start_layer, m.end_layer, m.hc_mult = 0, LAYERS, HC
     m.embed_input_ids = lambda ids: embedding[ids]
     m._mtp_hidden_buffer = torch.zeros(T, HC * D, dtype=BF16)
@@ -150,6 +199,23 @@ SCENARIOS = {
     "mtp-unfused": lambda: mtp(False, False),
     "mtp-mixed": lambda: mtp(False, True),
 }
+
+
+def wired_model() -> dict:
+    """Default knobs, tilelang installed: the layers decide for themselves; the model gate is upstream's
+    has_tilelang() (its constructor's value) or, patched, residual-based."""
+    from vllm.utils.import_utils import has_tilelang
+
+    return {**model(False, has_tilelang(), build_layer), "fused_calls": FUSED_CALLS[0]}
+
+
+def layer_decision() -> dict:
+    layer = build_layer()
+    return {"layer_fused": getattr(layer, "use_fused_mhc", getattr(layer, "has_tilelang", None))}
+
+
+if sys.argv[1:] == ["wiring"]:
+    SCENARIOS = {"wiring-decision": layer_decision, "wiring-default": wired_model}
 results: dict = {}
 for name, run in SCENARIOS.items():
     try:

@@ -44,3 +44,23 @@ def test_negative_control_unpatched_gate_breaks_the_mixed_case(upstream_tree, tm
     assert not _matches(results["model-mixed"]) and not _matches(results["mtp-mixed"]), results
     # everything else agrees upstream too, so the failure is the gate and not the harness
     assert all(_matches(results[s]) for s in SCENARIOS if not s.endswith("-mixed")), results
+
+
+def _wiring(tree, tmp) -> dict:
+    """Layers built by DeepseekV4DecoderLayer's own constructor, default knobs, aiter on, tilelang installed."""
+    return run_harness("numerics_harness.py", tree, tmp, ["wiring"], {"VLLM_ROCM_USE_AITER": "1"}, True)
+
+
+def test_constructed_layers_take_the_unfused_aiter_path_by_default(patched_tree, tmp_path):
+    """The fused tilelang op never runs unless opted in, whatever the constructor is handed: a decoder layer
+    that forces use_fused_mhc fails here (the flag is the tree's own decision, not the harness's)."""
+    results = _wiring(patched_tree, tmp_path)
+    assert results["wiring-decision"] == {"layer_fused": False}, results
+    r = results["wiring-default"]
+    assert _matches(r) and r["fused_calls"] == 0, r
+    assert results["aiter_calls"] > 0, results
+
+
+def test_negative_control_upstream_constructor_fuses_whenever_tilelang_is_installed(upstream_tree, tmp_path):
+    results = _wiring(upstream_tree, tmp_path)
+    assert results["wiring-decision"] == {"layer_fused": True}, results

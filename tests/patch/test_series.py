@@ -35,6 +35,27 @@ def test_series_is_python_only_so_overlay_mode(pin):
     assert patches.mode_for(patches.series(pin["VLLM_REF"])) == "overlay"
 
 
+def _series(tmp_path, *files_per_patch: tuple[str, ...]):
+    out = []
+    for n, files in enumerate(files_per_patch, 1):
+        p = tmp_path / f"{n:04d}-synthetic.patch"
+        p.write_text("".join(f"--- a/{f}\n+++ b/{f}\n@@ -1 +1 @@\n-a\n+b\n" for f in files))
+        out.append(p)
+    return out
+
+
+@pytest.mark.parametrize("files,mode", [
+    ((("vllm/envs.py",), ("vllm/model_executor/layers/mhc.py",)), "overlay"),
+    ((("vllm/envs.py", "csrc/rocm/mhc.cu"),), "full"),                  # one compiled file in a mixed patch
+    ((("vllm/envs.py",), ("CMakeLists.txt",)), "full"),                 # a later patch touching the build
+    ((("vllm/envs.py",), ("requirements/rocm.txt",)), "full"),          # requirements are not site-packages
+])
+def test_any_non_python_file_switches_the_series_to_full_mode(tmp_path, files, mode):
+    """Overlay patches site-packages, where a .cu or CMake change would never compile: one such file anywhere
+    in the series means the patched source is built as a wheel."""
+    assert patches.mode_for(_series(tmp_path, *files)) == mode
+
+
 def test_failing_hunk_is_named_in_one_line(upstream_tree, pin, tmp_path):
     tree = tmp_path / "tree"
     shutil.copytree(upstream_tree, tree)
@@ -44,7 +65,8 @@ def test_failing_hunk_is_named_in_one_line(upstream_tree, pin, tmp_path):
         patches.apply(patches.series(pin["VLLM_REF"]), tree)
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith("patch 0002-") and "vllm/model_executor/layers/mhc.py hunk #" in msg
+    # the first changed line is in the patch's second hunk of mhc.py (MHCPreOp), which starts at line 71
+    assert msg.startswith("patch 0002-") and "vllm/model_executor/layers/mhc.py hunk #2 (@@ -71) no longer" in msg
 
 
 def test_apply_inside_another_git_tree_does_not_skip(upstream_tree, pin, tmp_path):

@@ -46,15 +46,23 @@ def test_missing_file(tmp_path):
         pins.load(tmp_path / "versions.env")
 
 
-@pytest.mark.parametrize("branch", ["v0.1.13", "v0.1.13.post1", "v0.1.9"])
+@pytest.mark.parametrize("branch", ["v0.1.13", "v0.1.13.post1", "v0.1.9", "v0.1.14-rc0", "v0.1.14-rc1", "v0.0.99"])
 def test_aiter_older_than_floor_is_refused(pin, branch):
     with pytest.raises(UserError, match=f"AITER_BRANCH={branch} is older than v0.1.14.*b639cb6"):
         pins.check_aiter_policy({**pin, "AITER_BRANCH": branch})
 
 
-@pytest.mark.parametrize("branch", ["v0.1.14", "v0.1.14.post1", "v0.1.15", "v0.2.0"])
+@pytest.mark.parametrize("branch", ["v0.1.14", "v0.1.14.post1", "v0.1.15", "v0.1.100", "v0.2.0", "v0.10.0",
+                                    "v1.0.0", "v1.0.0-rc1"])
 def test_aiter_floor_or_newer_is_accepted(pin, branch):
     pins.check_aiter_policy({**pin, "AITER_BRANCH": branch})
+
+
+@pytest.mark.parametrize("older,newer", [("v0.1.14-rc1", "v0.1.14"), ("v0.1.14-rc1", "v0.1.14-rc2"),
+                                         ("v0.1.14", "v0.1.14.post1"), ("v0.1.9", "v0.1.10"), ("v0.9.9", "v0.10.0"),
+                                         ("v0.1.14.post9", "v0.1.15-rc0")])
+def test_release_order_is_numeric_with_candidates_below_and_posts_above(older, newer):
+    assert pins.tag_version(older) < pins.tag_version(newer)
 
 
 def test_aiter_branch_name_is_refused(pin):
