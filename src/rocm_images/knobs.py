@@ -1,15 +1,18 @@
 """Entrypoint check of the mHC knobs, using the patched vLLM's own parser. One line per problem.
 
-Runs before `exec` of the container command: bad values stop the container (exit 2) before vLLM starts;
-risky settings are warned about; the chosen mHC path is logged.
+Runs before `exec` of the container command: bad values stop the container (exit 2) before vLLM starts; risky
+settings are warned about. It loads the installed vllm/envs.py on its own (standard library only), so a start
+costs a fraction of a second rather than a vLLM import; the patched vLLM logs the mHC path it takes itself.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import sys
-from importlib.util import find_spec
 from pathlib import Path
+from types import ModuleType
 
 PREFIX = "[rocm-images]"
 KFD_NODES = Path("/sys/class/kfd/kfd/topology/nodes")
@@ -28,11 +31,33 @@ def gpu_arch(nodes: Path = KFD_NODES) -> str:
     return os.environ.get("ROCM_IMAGES_STANDIN_GFX", "")
 
 
+def vllm_envs() -> ModuleType:
+    """The installed vllm/envs.py, executed alone: vLLM's own knob parsers without vLLM's package import."""
+    spec = importlib.util.find_spec("vllm")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("vLLM is not installed in this image; rebuild it with `make image`")
+    path = Path(list(spec.submodule_search_locations)[0]) / "envs.py"
+    envs_spec = importlib.util.spec_from_file_location("rocm_images_vllm_envs", path)
+    envs = importlib.util.module_from_spec(envs_spec)
+    envs_spec.loader.exec_module(envs)
+    envs.logger = logging.getLogger("rocm_images.vllm_envs")  # its warnings are restated below, once
+    envs.logger.addHandler(logging.NullHandler())
+    envs.logger.propagate = False
+    return envs
+
+
+def _strict_flag(envs: ModuleType, name: str, errors: list[str]) -> bool:
+    try:
+        return envs.strict_bool_env(name, False)
+    except ValueError as e:
+        errors.append(str(e))
+        return False
+
+
 def check() -> tuple[list[str], list[str]]:
     """(errors, warnings) for the current environment."""
-    import vllm.envs as envs
-
-    if not hasattr(envs, "check_removed_envs"):
+    envs = vllm_envs()
+    if "VLLM_ROCM_USE_TILELANG_MHC" not in envs.environment_variables:
         return ["this image's vLLM lacks the DeepSeek-V4 mHC patch series (vllm.envs has no "
                 "VLLM_ROCM_USE_TILELANG_MHC); rebuild it with `make image`"], []
     errors: list[str] = []
@@ -41,13 +66,14 @@ def check() -> tuple[list[str], list[str]]:
         envs.check_removed_envs()
     except ValueError as e:
         errors.append(str(e))
-    if "VLLM_ROCM_USE_AITER_MHC" in os.environ and not errors:
+    if os.environ.get("VLLM_ROCM_USE_AITER_MHC", "").strip() and not errors:
         warnings.append(envs.REMOVED_ENVS["VLLM_ROCM_USE_AITER_MHC"])
-    try:
-        tilelang = envs.VLLM_ROCM_USE_TILELANG_MHC
-    except ValueError as e:
-        errors.append(str(e))
-        tilelang = False
+    # the parent switch too: vLLM reads it leniently, so a typo would silently turn the aiter path off
+    aiter = _strict_flag(envs, "VLLM_ROCM_USE_AITER", errors)
+    tilelang = _strict_flag(envs, "VLLM_ROCM_USE_TILELANG_MHC", errors)
+    if not errors and not aiter and not tilelang:
+        warnings.append("VLLM_ROCM_USE_AITER=0: DeepSeek-V4 mHC pre/post run on torch and hc_head on triton "
+                        "(no aiter, no tilelang); set VLLM_ROCM_USE_AITER=1 for the aiter path")
     for var in ("AITER_JIT_DIR", "AITER_REBUILD"):
         if os.environ.get(var):
             warnings.append(f"{var} is set: aiter bypasses the prebuilt module_mhc.so and JIT-compiles it at "
@@ -55,7 +81,7 @@ def check() -> tuple[list[str], list[str]]:
     if os.environ.get("TILELANG_CLEAR_CACHE", "").lower() in ("1", "true", "yes", "on"):
         msg = "TILELANG_CLEAR_CACHE=1 makes `import tilelang` raise (tilelang 0.1.9+); unset it"
         (errors if tilelang else warnings).append(msg)
-    if tilelang and find_spec("tilelang") is None:
+    if tilelang and importlib.util.find_spec("tilelang") is None:
         errors.append("VLLM_ROCM_USE_TILELANG_MHC=1 but tilelang is not installed in this image; "
                       "unset it to use aiter mHC")
     if tilelang and gpu_arch() == "gfx942":
@@ -64,25 +90,16 @@ def check() -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
-def selected_path() -> str:
-    """The mHC implementation the patched vLLM picks for DeepSeek-V4's hidden size."""
-    from .probe import select
-
-    sel = select()
-    so = sel.get("module_mhc_path") or "missing"
-    return f"pre={sel['pre']} post={sel['post']} fused_post_pre={sel['fused_post_pre']} (module_mhc: {so})"
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = argv if argv is not None else sys.argv[1:]
-    errors, warnings = check()
+def main() -> int:
+    try:
+        errors, warnings = check()
+    except RuntimeError as e:
+        errors, warnings = [str(e)], []
     for w in warnings:
         print(f"{PREFIX} WARNING: {w}", file=sys.stderr)
     if errors:
         print(f"{PREFIX} error: {errors[0]}", file=sys.stderr)
         return 2
-    if "--entrypoint" in argv and os.environ.get("ROCM_IMAGES_SKIP_PATH_LOG") != "1":
-        print(f"{PREFIX} mHC path: {selected_path()}", file=sys.stderr)
     return 0
 
 

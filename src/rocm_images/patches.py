@@ -84,7 +84,9 @@ def workspace(src: Path, ref: str, patches: list[Path], dest: Path) -> Path:
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", f"vLLM {ref} (unpatched)"], check=True)
     subprocess.run([*git, "tag", "upstream"], check=True)
-    proc = subprocess.run([*git, "am", "-q", *[str(p.resolve()) for p in patches]], capture_output=True, text=True)
+    # --keep-non-patch: subjects keep their "[ROCm][DSV4]" tags, so a refresh reproduces the same files
+    proc = subprocess.run([*git, "am", "-q", "--keep-non-patch", *[str(p.resolve()) for p in patches]],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         # leave the stopped patch half-applied with .rej files for its failing hunks, the usual way to rebase
         stopped = dest / ".git" / "rebase-apply"

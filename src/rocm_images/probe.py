@@ -2,9 +2,12 @@
 
 The selected path comes from the patched vLLM's own classes (MHCPreOp/MHCPostOp.rocm_impl_for,
 use_tilelang_fused_mhc), never from a copy of their rules. Tilelang evidence: an import hook, a wrapper on
-tilelang.compile / tilelang.cache.cached counting compile requests, its "begins to compile kernel" log lines
-and the kernels/ entries of a fresh TILELANG_CACHE_DIR. With --run, one small mHC pre+post goes through the
-selected path and is compared with vLLM's torch reference.
+tilelang.cache.cached (every compile request passes it exactly once), its "begins to compile kernel" log lines
+and the kernels/ entries of a fresh TILELANG_CACHE_DIR. With --run, mHC pre+post at DeepSeek-V4's sizes go
+through the selected path and are compared with vLLM's torch reference; hc_head and the fused post+pre op are
+called too, and the kernel op each one reached is recorded.
+
+The JSON goes to stdout alone: everything else the libraries print is sent to stderr while the probe runs.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from typing import Any
 
 from .build_info import INFO_FILE, aiter_module_mhc, module_mhc_facts
 
-DSV4_HIDDEN = 7168  # DeepSeek-V4 hidden size (28 x 256: aiter-eligible)
+DSV4_HIDDEN_SIZES = (4096, 7168)  # DeepSeek-V4's hidden sizes (both accepted by aiter's mHC kernels)
+DSV4_HIDDEN = DSV4_HIDDEN_SIZES[-1]
+HC_MULT = 4  # DeepSeek-V4's hyper-connection streams (the only hc_mult aiter's kernels take)
+RUN_TOKENS = 256  # enough to exercise the kernels' multi-block paths, cheap on a CPU
 
 
 class _Capture(logging.Handler):
@@ -71,7 +77,8 @@ class TilelangWatch(importlib.abc.MetaPathFinder):
         import tilelang
         import tilelang.cache
 
-        originals = {id(getattr(tilelang, "compile", None)), id(getattr(tilelang.cache, "cached", None))}
+        # the funnel only: tilelang.compile and JITImpl.compile both end in cached, so one request counts once
+        originals = {id(getattr(tilelang.cache, "cached", None))}
 
         def counting(fn):  # noqa: ANN001, ANN202
             def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -81,10 +88,9 @@ class TilelangWatch(importlib.abc.MetaPathFinder):
             return wrapper
 
         for mod in [m for n, m in list(sys.modules.items()) if n.startswith("tilelang") and m is not None]:
-            for attr in ("compile", "cached"):
-                fn = getattr(mod, attr, None)
-                if fn is not None and id(fn) in originals:
-                    setattr(mod, attr, counting(fn))
+            fn = getattr(mod, "cached", None)
+            if fn is not None and id(fn) in originals:
+                mod.cached = counting(fn)
 
     def evidence(self) -> dict[str, Any]:
         kernels = [p for p in self.cache_dir.glob("*/kernels/*") if p.is_dir()]
@@ -104,6 +110,44 @@ def _cpu_dispatch_if_no_gpu() -> bool:
     return True
 
 
+class KernelOps:
+    """Records which torch.ops.vllm kernel op each mHC layer op reaches (and still calls it)."""
+
+    NAMES = ("mhc_pre_aiter", "mhc_post_aiter", "mhc_pre_tilelang", "mhc_post_tilelang", "hc_head_triton",
+             "hc_head_fused_kernel_tilelang", "mhc_fused_post_pre_tilelang")
+
+    def __init__(self) -> None:
+        import torch
+
+        self.called: list[str] = []
+        ns = torch.ops.vllm
+        for name in self.NAMES:
+            try:
+                original = getattr(ns, name)
+            except (AttributeError, RuntimeError):
+                original = None
+            setattr(ns, name, self._recording(name, original))
+
+    def _recording(self, name: str, original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.called.append(name)
+            if original is None:
+                raise RuntimeError(f"torch.ops.vllm.{name} is not registered in this image")
+            return original(*args, **kwargs)
+
+        return call
+
+    def during(self, fn: Any) -> dict[str, Any]:
+        """Run fn; the ops it reached, and whether it finished."""
+        start = len(self.called)
+        try:
+            fn()
+            out: dict[str, Any] = {"ok": True}
+        except Exception as e:  # noqa: BLE001 - reported, not hidden (e.g. a GPU kernel on a CPU-only host)
+            out = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"}
+        return {"ops": self.called[start:], **out}
+
+
 def select(hidden_size: int = DSV4_HIDDEN) -> dict[str, Any]:
     from vllm.config import VllmConfig, set_current_vllm_config
     from vllm.platforms import current_platform
@@ -112,16 +156,17 @@ def select(hidden_size: int = DSV4_HIDDEN) -> dict[str, Any]:
     from vllm.model_executor.layers import mhc
 
     with set_current_vllm_config(VllmConfig()):
-        pre, post = mhc.MHCPreOp(), mhc.MHCPostOp()
+        ops = mhc.MHCPreOp(), mhc.MHCPostOp(), mhc.HCHeadOp(), mhc.MHCFusedPostPreOp()
+    pre, post = ops[:2]
     rocm = current_platform.is_rocm()
     so = aiter_module_mhc() if _has("aiter") else None
     return {
         "platform": type(current_platform).__name__, "cpu_dispatch": cpu, "hidden_size": hidden_size,
-        "pre": pre.rocm_impl_for(hidden_size) if rocm else "tilelang",
-        "post": post.rocm_impl_for(hidden_size) if rocm else "tilelang",
+        "pre": pre.rocm_impl_for(hidden_size, HC_MULT) if rocm else "not ROCm (CUDA uses tilelang)",
+        "post": post.rocm_impl_for(hidden_size, HC_MULT) if rocm else "not ROCm (CUDA uses tilelang)",
         "fused_post_pre": mhc.use_tilelang_fused_mhc(),
         "module_mhc_path": str(so) if so and so.is_file() else None,
-        "_ops": (pre, post),
+        "_ops": ops,
     }
 
 
@@ -131,28 +176,66 @@ def _has(name: str) -> bool:
     return find_spec(name) is not None
 
 
-def run_once(pre: Any, post: Any, hidden: int = 256, tokens: int = 4, hc: int = 4) -> dict[str, Any]:
-    """One small pre+post through the selected path, compared with vLLM's torch reference."""
+def _inputs(hidden: int, tokens: int, device: str) -> tuple:
+    import torch
+
+    g = torch.Generator().manual_seed(hidden)
+    hc3 = 2 * HC_MULT + HC_MULT * HC_MULT
+    residual = torch.randn(tokens, HC_MULT, hidden, generator=g).to(torch.bfloat16).to(device)
+    fn = (torch.randn(hc3, HC_MULT * hidden, generator=g) * 0.02).to(device)
+    scale, base = torch.ones(3, device=device), (torch.randn(hc3, generator=g) * 0.1).to(device)
+    return residual, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3
+
+
+def run_once(ops: tuple, kernels: KernelOps, tokens: int = RUN_TOKENS) -> dict[str, Any]:
+    """pre+post at each DeepSeek-V4 hidden size through the selected path, against vLLM's torch reference; then
+    hc_head and the fused post+pre op once each."""
     import torch
     from vllm.model_executor.kernels.mhc.torch import mhc_post_torch, mhc_pre_torch
 
+    pre, post, hc_head, fused = ops
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    g = torch.Generator().manual_seed(0)
-    hc3 = 2 * hc + hc * hc
-    residual = torch.randn(tokens, hc, hidden, generator=g).to(torch.bfloat16).to(device)
-    fn = (torch.randn(hc3, hc * hidden, generator=g) * 0.02).to(device)
-    scale, base = torch.ones(3, device=device), (torch.randn(hc3, generator=g) * 0.1).to(device)
-    args = (residual, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3)
-    try:
-        post_mix, comb, layer_input = pre(*args)
-        x = layer_input
-        out = post(x, residual, post_mix, comb)
-    except Exception as e:  # noqa: BLE001 - reported, not hidden: e.g. tilelang cannot compile without a GPU
-        return {"device": device, "ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
-    ref_post, ref_comb, ref_in = mhc_pre_torch(*[a.cpu() if hasattr(a, "cpu") else a for a in args])
-    ref_out = mhc_post_torch(ref_in, residual.cpu(), ref_post, ref_comb)
-    return {"device": device, "ok": True, "shape": [tokens, hc, hidden],
-            "max_abs_diff_vs_torch_reference": float((out.cpu().float() - ref_out.float()).abs().max())}
+    result: dict[str, Any] = {"device": device, "tokens": tokens, "hc_mult": HC_MULT, "pre_post": {}}
+    worst = 0.0
+    for hidden in DSV4_HIDDEN_SIZES:
+        args = _inputs(hidden, tokens, device)
+        box: dict[str, Any] = {}
+
+        def pre_post(args: tuple = args, box: dict = box) -> None:
+            post_mix, comb, layer_input = pre(*args)
+            box["out"] = post(layer_input, args[0], post_mix, comb)
+
+        ran = kernels.during(pre_post)
+        if ran["ok"]:
+            ref_post, ref_comb, ref_in = mhc_pre_torch(*[a.cpu() if hasattr(a, "cpu") else a for a in args])
+            ref_out = mhc_post_torch(ref_in, args[0].cpu(), ref_post, ref_comb)
+            ran["max_abs_diff_vs_torch_reference"] = float((box["out"].cpu().float() - ref_out.float()).abs().max())
+            worst = max(worst, ran["max_abs_diff_vs_torch_reference"])
+        result["pre_post"][str(hidden)] = ran
+    result["ok"] = all(r["ok"] for r in result["pre_post"].values())
+    if result["ok"]:
+        result["max_abs_diff_vs_torch_reference"] = worst
+    else:
+        result["error"] = next(r["error"] for r in result["pre_post"].values() if not r["ok"])
+    residual, fn, scale, base, *_ = _inputs(DSV4_HIDDEN, tokens, device)
+    result["hc_head"] = kernels.during(lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6))
+    x = residual[:, 0].contiguous()
+    post_mix = torch.ones(tokens, HC_MULT, 1, device=device)
+    comb = torch.eye(HC_MULT, device=device).expand(tokens, HC_MULT, HC_MULT).contiguous()
+    result["fused_post_pre"] = kernels.during(
+        lambda: fused(x, residual, post_mix, comb, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3))
+    return result
+
+
+def what_ran(run: dict[str, Any], sel: dict[str, Any], standin: bool) -> str:
+    """One line: the path, where, and whether it worked; never "via X" for a run that failed."""
+    kernel = sel["pre"]
+    if kernel == "aiter" and standin:
+        kernel += " (SANDBOX STAND-IN module_mhc.so; CPU reference math, not a ROCm kernel)"
+    sizes = "/".join(run["pre_post"])
+    if not run["ok"]:
+        return f"mhc pre+post FAILED on {run['device']} (selected {kernel}, hidden {sizes}): {run['error']}"
+    return f"mhc pre+post via {kernel} on {run['device']} (hidden {sizes}, {run['tokens']} tokens)"
 
 
 def probe(run: bool) -> dict[str, Any]:
@@ -160,6 +243,8 @@ def probe(run: bool) -> dict[str, Any]:
     sys.meta_path.insert(0, watch)
     aiter_log = _Capture(("import [module_mhc]", "start build [module_mhc]"))
     logging.getLogger("aiter").addHandler(aiter_log)
+    vllm_log = _Capture(("DeepSeek-V4 mHC on ROCm",))  # the patched vLLM's own start-up line
+    logging.getLogger("vllm.model_executor.layers.mhc").addHandler(vllm_log)
     import vllm.envs as envs
 
     info = json.loads(INFO_FILE.read_text()) if INFO_FILE.is_file() else {}
@@ -180,18 +265,17 @@ def probe(run: bool) -> dict[str, Any]:
         so = aiter_module_mhc()
         aiter["module_mhc"] = module_mhc_facts(so) if so.is_file() else None
     result["aiter"] = aiter
+    kernels = KernelOps()
     sel = select()
-    pre, post = sel.pop("_ops")
+    ops = sel.pop("_ops")
     result["selected"] = sel
     if run:
-        ran = run_once(pre, post)
-        kernel = "aiter" if sel["pre"] == "aiter" else sel["pre"]
-        if kernel == "aiter" and aiter.get("sandbox_standin"):
-            kernel += " (SANDBOX STAND-IN module_mhc.so; CPU reference math, not a ROCm kernel)"
-        ran["what_ran"] = f"mhc pre+post via {kernel} on {ran['device']}"
+        ran = run_once(ops, kernels)
+        ran["what_ran"] = what_ran(ran, sel, bool(aiter.get("sandbox_standin")))
         result["run"] = ran
     result["tilelang"] = watch.evidence()
     result["aiter_log"] = aiter_log.lines
+    result["vllm_log"] = vllm_log.lines
     return result
 
 
@@ -199,13 +283,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="mhc-probe", description=__doc__)
     ap.add_argument("--run", action="store_true", help="execute one small mHC pre+post on the selected path")
     a = ap.parse_args(argv)
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+    sys.stdout.flush()
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever the libraries print goes to stderr; stdout carries the JSON alone
+    code = 0
     try:
-        out = probe(a.run)
+        out: dict[str, Any] = probe(a.run)
     except (ValueError, RuntimeError) as e:  # knob errors from the patched vLLM
-        print(json.dumps({"error": str(e)}))
-        return 2
-    print(json.dumps(out, indent=2, default=str))
-    return 0
+        out, code = {"error": str(e)}, 2
+    finally:
+        sys.stdout.flush()
+    json_out.write(json.dumps(out, indent=2, default=str) + "\n")
+    json_out.close()
+    return code
 
 
 if __name__ == "__main__":

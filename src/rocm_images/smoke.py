@@ -26,17 +26,24 @@ def run(image: str, select: str = "") -> int:
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env).returncode
 
 
+def gpu_flags() -> list[str]:
+    """`docker run` flags that hand the host's AMD GPUs to a container (none where /dev/kfd is missing)."""
+    if not os.path.exists("/dev/kfd"):
+        return []
+    return ["--device", "/dev/kfd", "--device", "/dev/dri", "--group-add", "video", "--group-add", "render"]
+
+
 def probe_summary(image: str) -> str:
-    """Run the image's main job once (`mhc-probe --run`: one mHC pre+post on the selected path) and say what ran."""
-    proc = subprocess.run(["docker", "run", "--rm", image, "mhc-probe", "--run"], capture_output=True, text=True,
-                          timeout=600)
-    if proc.returncode != 0 or "{" not in proc.stdout:
+    """Run the image's main job once (`mhc-probe --run`) on the host's GPUs, if any, and say what ran."""
+    proc = subprocess.run(["docker", "run", "--rm", *gpu_flags(), image, "mhc-probe", "--run"], capture_output=True,
+                          text=True, timeout=600)
+    if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"{image}: mhc-probe failed: {tail[0]}")
-    p = json.loads(proc.stdout[proc.stdout.index("{"):])
+    p = json.loads(proc.stdout)
     sel, run, so = p["selected"], p.get("run", {}), p["aiter"].get("module_mhc") or {}
     result = (f"max |diff| vs vLLM torch reference {run['max_abs_diff_vs_torch_reference']:.3g}" if run.get("ok")
-              else f"failed: {run.get('error')}")
+              else "see the error above")
     return (f"{image}: mHC pre={sel['pre']} post={sel['post']} fused_post_pre={sel['fused_post_pre']}; "
             f"module_mhc.so {so.get('size', 'MISSING')} bytes; {run.get('what_ran', 'nothing ran')} ({result}); "
             f"tilelang compile requests {p['tilelang']['compile_requests']}"

@@ -12,14 +12,9 @@ import pytest
 import testinfra
 
 from rocm_images import bake
+from rocm_images.smoke import gpu_flags
 
 HAS_GPU = os.path.exists("/dev/kfd")
-
-
-def gpu_flags() -> list[str]:
-    if not HAS_GPU:
-        return []
-    return ["--device", "/dev/kfd", "--device", "/dev/dri", "--group-add", "video", "--group-add", "render"]
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +37,7 @@ def docker_run(image: str, *cmd: str, env: dict[str, str] | None = None, entrypo
 def probe(image: str, env: dict[str, str] | None = None, run: bool = True) -> dict:
     proc = docker_run(image, "mhc-probe", *(["--run"] if run else []), env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return {**json.loads(proc.stdout[proc.stdout.index("{"):]), "_stderr": proc.stderr}
+    return {**json.loads(proc.stdout), "_stderr": proc.stderr}  # stdout carries the JSON alone
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,26 @@ def test_aiter_imports_the_prebuilt_module(default_probe):
 
 
 def test_default_knobs_select_aiter_and_compile_no_tilelang(default_probe):
-    sel, tl = default_probe["selected"], default_probe["tilelang"]
+    sel, tl, run = default_probe["selected"], default_probe["tilelang"], default_probe["run"]
     assert (sel["pre"], sel["post"], sel["fused_post_pre"]) == ("aiter", "aiter", False)
-    assert default_probe["run"]["ok"] and default_probe["run"]["max_abs_diff_vs_torch_reference"] < 0.05
+    # DeepSeek-V4's sizes, through aiter's entry points (shapes aiter's kernels accept, tokens in the hundreds)
+    assert set(run["pre_post"]) == {"4096", "7168"} and run["tokens"] >= 100 and run["hc_mult"] == 4
+    assert all(r["ops"] == ["mhc_pre_aiter", "mhc_post_aiter"] for r in run["pre_post"].values()), run["pre_post"]
+    assert run["ok"] and run["max_abs_diff_vs_torch_reference"] < 0.05, run
     assert tl["imported"] is False and tl["compile_requests"] == 0 and tl["kernels_compiled"] == 0
+
+
+def test_default_hc_head_uses_triton_and_the_fused_op_refuses(default_probe):
+    run = default_probe["run"]
+    assert run["hc_head"]["ops"] == ["hc_head_triton"], run["hc_head"]  # ran on GPU; may fail on a CPU host
+    fused = run["fused_post_pre"]
+    assert fused["ops"] == [] and not fused["ok"] and "opt-in on ROCm" in fused["error"], fused
+
+
+def test_vllm_logs_its_mhc_path_once_at_start_up(default_probe):
+    assert default_probe["vllm_log"] == [
+        "[vllm.model_executor.layers.mhc] DeepSeek-V4 mHC on ROCm: pre/post=aiter (torch for shapes aiter rejects), "
+        "hc_head=triton, fused post+pre=off (VLLM_ROCM_USE_AITER=1, VLLM_ROCM_USE_TILELANG_MHC=0)"]
 
 
 def test_tilelang_opt_in_selects_tilelang_and_requests_a_compile(image_ref):
@@ -42,6 +58,10 @@ def test_tilelang_opt_in_selects_tilelang_and_requests_a_compile(image_ref):
         "tilelang", "tilelang", True)
     assert p["tilelang"]["imported"] and p["tilelang"]["compile_requests"] >= 1, p["tilelang"]
     assert not p["aiter_log"], "aiter module_mhc must not load when tilelang is opted in"
+    assert all(r["ops"][:1] == ["mhc_pre_tilelang"] for r in p["run"]["pre_post"].values()), p["run"]
+    assert p["run"]["fused_post_pre"]["ops"] == ["mhc_fused_post_pre_tilelang"]
+    if not p["run"]["ok"]:  # no GPU: the compile fails, and the probe says so instead of "via tilelang"
+        assert p["run"]["what_ran"].startswith("mhc pre+post FAILED on"), p["run"]["what_ran"]
 
 
 @pytest.mark.gpu
@@ -55,6 +75,11 @@ def test_aiter_off_uses_neither_aiter_nor_tilelang(image_ref):
     p = probe(image_ref, {"VLLM_ROCM_USE_AITER": "0"})
     assert (p["selected"]["pre"], p["selected"]["post"]) == ("native", "native")
     assert not p["aiter_log"] and p["tilelang"]["imported"] is False
+    assert all(r["ops"] == [] and r["ok"] for r in p["run"]["pre_post"].values()), p["run"]  # torch, in-process
+    assert "pre/post=torch, hc_head=triton, fused post+pre=off (VLLM_ROCM_USE_AITER=0" in p["vllm_log"][0]
+    # and the entrypoint says which path that is, in one line
+    (note,) = [line for line in p["_stderr"].splitlines() if line.startswith("[rocm-images]")]
+    assert note.startswith("[rocm-images] WARNING: VLLM_ROCM_USE_AITER=0: DeepSeek-V4 mHC pre/post run on torch")
 
 
 def test_labels_match_versions_env(labels, pin):
@@ -93,11 +118,17 @@ def test_patched_vllm_is_installed(host):
     assert host.check_output(f"python -c \"{code}\"") == "False False"
 
 
-def test_entrypoint_rejects_a_bad_knob_in_one_line(image_ref):
-    proc = docker_run(image_ref, "true", env={"VLLM_ROCM_USE_TILELANG_MHC": "maybe"})
-    assert proc.returncode != 0
-    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
-    assert len(errors) == 1 and "VLLM_ROCM_USE_TILELANG_MHC='maybe'" in errors[0] and "accepted values" in errors[0]
+@pytest.mark.parametrize("knob", ["VLLM_ROCM_USE_TILELANG_MHC", "VLLM_ROCM_USE_AITER"])
+def test_entrypoint_rejects_a_bad_knob_in_one_line(image_ref, knob):
+    proc = docker_run(image_ref, "true", env={knob: "maybe"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"[rocm-images] error: {knob}='maybe' is not a boolean; accepted values: "
+                                   "1, 0, true, false (case-insensitive)")
+
+
+def test_entrypoint_treats_empty_knobs_as_unset(image_ref):
+    proc = docker_run(image_ref, "true", env={"VLLM_ROCM_USE_TILELANG_MHC": "", "VLLM_ROCM_USE_AITER_MHC": ""})
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
 def test_entrypoint_reports_the_removed_knob(image_ref):
@@ -107,10 +138,12 @@ def test_entrypoint_reports_the_removed_knob(image_ref):
     assert proc.returncode == 0 and "WARNING: VLLM_ROCM_USE_AITER_MHC was removed" in proc.stderr
 
 
-def test_entrypoint_logs_the_mhc_path(image_ref):
-    proc = docker_run(image_ref, "true")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[rocm-images] mHC path: pre=aiter post=aiter fused_post_pre=False (module_mhc: /" in proc.stderr
+def test_entrypoint_checks_without_importing_vllm(image_ref):
+    """The knob check reads vLLM's envs.py alone: no vLLM package import before the container's command."""
+    code = ("import sys; from rocm_images import knobs; "
+            "print(knobs.main(), sorted(m for m in sys.modules if m.split('.')[0] == 'vllm'))")
+    proc = docker_run(image_ref, "-c", code, entrypoint="python")
+    assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
 
 
 def test_stand_ins_say_so(default_probe, labels):

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dispatch_cases import CASES
 from runner import run_harness
 
 from rocm_images import bake, patches
@@ -23,10 +24,22 @@ def patched_tree(pin, upstream_tree, tmp_path_factory) -> Path:
     patches.apply(patches.series(pin["VLLM_REF"]), tree)
     return tree
 
-@pytest.fixture
-def harness(tmp_path):
-    def run(tree: Path, platform: str = "rocm", hidden: int = 256, tilelang: bool = True, **knobs: str) -> dict:
-        return run_harness("harness.py", tree, tmp_path, [platform, str(hidden)], knobs, tilelang)
+@pytest.fixture(scope="session")
+def dispatch(tmp_path_factory):
+    """dispatch(tree, case) -> what the harness saw for that case. Cases that share a tree, platform, tilelang
+    and knobs run in one interpreter (vLLM reads its knobs once per process), each shape separately."""
+    groups: dict[tuple, dict] = {}
+
+    def run(tree: Path, case: tuple) -> dict:
+        platform, hidden, hc, installed, knobs, _ = case
+        key = (str(tree), platform, installed, tuple(sorted(knobs.items())))
+        if key not in groups:
+            shapes = sorted({f"{c[1]}x{c[2]}" for c in CASES if (c[0], c[3], c[4]) == (platform, installed, knobs)})
+            groups[key] = run_harness("harness.py", tree, tmp_path_factory.mktemp("dispatch"),
+                                      [platform, ",".join(shapes)], knobs, installed)
+        found = groups[key]
+        if "startup_error" in found:
+            return {"startup_error": found["startup_error"], "tilelang_events": found["tilelang_events"]}
+        return {**found[f"{hidden}x{hc}"], "tilelang_events": found["tilelang_events"]}
 
     return run
-

@@ -18,9 +18,10 @@ from types import SimpleNamespace
 
 import torch
 from torch import nn
-from vllm_cpu import set_platform
+from vllm_cpu import record_aiter_calls, set_platform
 
 set_platform("rocm")
+record_aiter_calls()
 
 from vllm.config import VllmConfig, set_current_vllm_config  # noqa: E402
 from vllm.model_executor.kernels.mhc.torch import mhc_post_torch, mhc_pre_torch  # noqa: E402
@@ -28,7 +29,7 @@ from vllm.model_executor.layers import mhc  # noqa: E402
 from vllm.models.deepseek_v4.amd import model as v4  # noqa: E402
 from vllm.models.deepseek_v4.amd import mtp as v4_mtp  # noqa: E402
 
-HC, D, T, LAYERS, VOCAB = 4, 256, 5, 3, 32
+HC, D, T, LAYERS, VOCAB = 4, 4096, 5, 3, 32  # DeepSeek-V4 hidden size: aiter takes it
 EPS, ALPHA, SINKHORN = 1e-6, 2.0, 3
 BF16 = torch.bfloat16
 gen = torch.Generator().manual_seed(0)

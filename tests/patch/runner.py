@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import standin
+
 from rocm_images import REPO_ROOT
 
 HERE = Path(__file__).parent
@@ -17,9 +19,10 @@ STANDINS = REPO_ROOT / "images" / "vllm" / "sandbox-standins"  # amdsmi reportin
 def run_harness(script: str, tree: Path, tmp: Path, args: list[str], knobs: dict[str, str],
                 tilelang_installed: bool) -> dict:
     """The JSON object the script printed after "HARNESS "."""
-    paths = [tree, STANDINS, HERE / "fakes"] + ([HERE / "fakes_tilelang"] if tilelang_installed else [])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "PYTHONPATH"))}
-    env.update(knobs, PYTHONPATH=os.pathsep.join(map(str, paths)),
+    # aiter: the sandbox stand-in (aiter's own input checks, its own CPU math), as in the sandbox image
+    paths = [tree, STANDINS, standin.AITER] + ([HERE / "fakes_tilelang"] if tilelang_installed else [])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "PYTHONPATH", "AITER_"))}
+    env.update(knobs, PYTHONPATH=os.pathsep.join(map(str, paths)), AITER_JIT_DIR=str(standin.module_mhc_dir()),
                FAKE_AITER_LOG=str(tmp / "aiter.log"), FAKE_TILELANG_LOG=str(tmp / "tilelang.log"))
     for log in ("aiter.log", "tilelang.log"):
         (tmp / log).unlink(missing_ok=True)

@@ -81,8 +81,10 @@ VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "T
                 "MORI_BRANCH", "AITER_BRANCH", "AITER_COMMIT", "VLLM_SDIST_SHA256", "TILELANG_VERSION",
                 "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
 # Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
-# (named by the vLLM ref it targets) and stand-in README text.
+# (named by the vLLM ref it targets), stand-in README text and the aiter contract (it names the tag it was read
+# from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH).
 ALLOWED = ("versions.env", "README.md", "docs/", "images/vllm/patches/", "images/rocm_base/sandbox-aiter/README.md",
+           "images/rocm_base/aiter-mhc-contract.json",
            "tests/", "examples/")
 
 
