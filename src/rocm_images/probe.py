@@ -111,41 +111,27 @@ def _cpu_dispatch_if_no_gpu() -> bool:
 
 
 class KernelOps:
-    """Records which torch.ops.vllm kernel op each mHC layer op reaches (and still calls it)."""
-
-    NAMES = ("mhc_pre_aiter", "mhc_post_aiter", "mhc_pre_tilelang", "mhc_post_tilelang", "hc_head_triton",
-             "hc_head_fused_kernel_tilelang", "mhc_fused_post_pre_tilelang")
-
-    def __init__(self) -> None:
-        import torch
-
-        self.called: list[str] = []
-        ns = torch.ops.vllm
-        for name in self.NAMES:
-            try:
-                original = getattr(ns, name)
-            except (AttributeError, RuntimeError):
-                original = None
-            setattr(ns, name, self._recording(name, original))
-
-    def _recording(self, name: str, original: Any) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.called.append(name)
-            if original is None:
-                raise RuntimeError(f"torch.ops.vllm.{name} is not registered in this image")
-            return original(*args, **kwargs)
-
-        return call
+    """Records which vLLM kernel ops (torch.ops.vllm.*) a call reaches, through torch's own dispatcher hook."""
 
     def during(self, fn: Any) -> dict[str, Any]:
-        """Run fn; the ops it reached, and whether it finished."""
-        start = len(self.called)
+        """Run fn; the vllm:: ops it reached, and whether it finished."""
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        called: list[str] = []
+
+        class Record(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+                if func.name().startswith("vllm::"):
+                    called.append(func.name().removeprefix("vllm::"))
+                return func(*args, **(kwargs or {}))
+
         try:
-            fn()
+            with Record():
+                fn()
             out: dict[str, Any] = {"ok": True}
         except Exception as e:  # noqa: BLE001 - reported, not hidden (e.g. a GPU kernel on a CPU-only host)
             out = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"}
-        return {"ops": self.called[start:], **out}
+        return {"ops": called, **out}
 
 
 def select(hidden_size: int = DSV4_HIDDEN) -> dict[str, Any]:
@@ -199,16 +185,19 @@ def run_once(ops: tuple, kernels: KernelOps, tokens: int = RUN_TOKENS) -> dict[s
     worst = 0.0
     for hidden in DSV4_HIDDEN_SIZES:
         args = _inputs(hidden, tokens, device)
+        cpu_args = [a.cpu() if hasattr(a, "cpu") else a for a in args]
+        ref_post, ref_comb, ref_in = mhc_pre_torch(*cpu_args)
         box: dict[str, Any] = {}
-
-        def pre_post(args: tuple = args, box: dict = box) -> None:
-            post_mix, comb, layer_input = pre(*args)
-            box["out"] = post(layer_input, args[0], post_mix, comb)
-
-        ran = kernels.during(pre_post)
-        if ran["ok"]:
-            ref_post, ref_comb, ref_in = mhc_pre_torch(*[a.cpu() if hasattr(a, "cpu") else a for a in args])
-            ref_out = mhc_post_torch(ref_in, args[0].cpu(), ref_post, ref_comb)
+        ran_pre = kernels.during(lambda args=args, box=box: box.update(pre=pre(*args)))
+        # post runs whatever pre did (on the reference's inputs if pre failed), so its dispatch is seen too
+        post_mix, comb, layer_input = box.get("pre") or (t.to(device) for t in (ref_post, ref_comb, ref_in))
+        ran_post = kernels.during(
+            lambda args=args, box=box, p=post_mix, c=comb, x=layer_input: box.update(out=post(x, args[0], p, c)))
+        ran = {"ops": ran_pre["ops"] + ran_post["ops"], "ok": ran_pre["ok"] and ran_post["ok"]}
+        if not ran["ok"]:
+            ran["error"] = ran_pre.get("error") or ran_post["error"]
+        else:
+            ref_out = mhc_post_torch(ref_in, cpu_args[0], ref_post, ref_comb)
             ran["max_abs_diff_vs_torch_reference"] = float((box["out"].cpu().float() - ref_out.float()).abs().max())
             worst = max(worst, ran["max_abs_diff_vs_torch_reference"])
         result["pre_post"][str(hidden)] = ran
@@ -243,6 +232,8 @@ def probe(run: bool) -> dict[str, Any]:
     sys.meta_path.insert(0, watch)
     aiter_log = _Capture(("import [module_mhc]", "start build [module_mhc]"))
     logging.getLogger("aiter").addHandler(aiter_log)
+    import vllm.logger  # noqa: F401 - configures vLLM's logging, which drops handlers on its loggers: attach after
+
     vllm_log = _Capture(("DeepSeek-V4 mHC on ROCm",))  # the patched vLLM's own start-up line
     logging.getLogger("vllm.model_executor.layers.mhc").addHandler(vllm_log)
     import vllm.envs as envs

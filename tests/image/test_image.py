@@ -58,7 +58,7 @@ def test_tilelang_opt_in_selects_tilelang_and_requests_a_compile(image_ref):
         "tilelang", "tilelang", True)
     assert p["tilelang"]["imported"] and p["tilelang"]["compile_requests"] >= 1, p["tilelang"]
     assert not p["aiter_log"], "aiter module_mhc must not load when tilelang is opted in"
-    assert all(r["ops"][:1] == ["mhc_pre_tilelang"] for r in p["run"]["pre_post"].values()), p["run"]
+    assert all(r["ops"] == ["mhc_pre_tilelang", "mhc_post_tilelang"] for r in p["run"]["pre_post"].values()), p["run"]
     assert p["run"]["fused_post_pre"]["ops"] == ["mhc_fused_post_pre_tilelang"]
     if not p["run"]["ok"]:  # no GPU: the compile fails, and the probe says so instead of "via tilelang"
         assert p["run"]["what_ran"].startswith("mhc pre+post FAILED on"), p["run"]["what_ran"]
