@@ -49,9 +49,11 @@ def edited_series(pin: dict[str, str], dest: Path) -> Path:
         shutil.copy(p, dest / p.name)
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp)
-        (tree / Path(EDITED).parent).mkdir(parents=True)
-        shutil.copy(bake.vllm_source(pin) / EDITED, tree / EDITED)
-        patches.apply([p for p in series if EDITED in patches.touched_files(p)], tree)
+        touching = [p for p in series if EDITED in patches.touched_files(p)]
+        for rel in {f for p in touching for f in patches.touched_files(p)}:  # every file those patches change
+            (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(bake.vllm_source(pin) / rel, tree / rel)
+        patches.apply(touching, tree)
         before = (tree / EDITED).read_text().splitlines(keepends=True)
     after = [*before, f"# bench edit {time.time_ns()}\n"]
     diff = difflib.unified_diff(before, after, f"a/{EDITED}", f"b/{EDITED}")
