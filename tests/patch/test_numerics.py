@@ -3,6 +3,8 @@ hidden states, through the real DeepSeek-V4 decoder, model loop and MTP forward 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from runner import run_harness
 
@@ -64,3 +66,18 @@ def test_constructed_layers_take_the_unfused_aiter_path_by_default(patched_tree,
 def test_negative_control_upstream_constructor_fuses_whenever_tilelang_is_installed(upstream_tree, tmp_path):
     results = _wiring(upstream_tree, tmp_path)
     assert results["wiring-decision"] == {"layer_fused": True}, results
+
+
+def test_mutation_control_a_forced_fused_flag_fails_the_wiring_check(patched_tree, tmp_path):
+    """The check above watches the real wiring: force the decoder layer's fused flag in a copy of the patched
+    tree (one line) and it must fail."""
+    tree = tmp_path / "mutant"
+    shutil.copytree(patched_tree, tree, symlinks=True)
+    model = tree / "vllm" / "models" / "deepseek_v4" / "amd" / "model.py"
+    line = "self.use_fused_mhc = use_tilelang_fused_mhc()"
+    assert model.read_text().count(line) == 1
+    model.write_text(model.read_text().replace(line, "self.use_fused_mhc = True"))
+    (tmp_path / "run").mkdir()
+    results = _wiring(tree, tmp_path / "run")
+    assert results["wiring-decision"] == {"layer_fused": True}
+    assert results["wiring-default"].get("fused_calls", 0) > 0 or not _matches(results["wiring-default"]), results
