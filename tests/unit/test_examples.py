@@ -75,3 +75,19 @@ def test_knobs_exist_in_the_patched_vllm(path, known_knobs):
     used = set(KNOB.findall(path.read_text()))
     assert "VLLM_ROCM_USE_AITER_MHC" not in used  # removed by the series
     assert used <= known_knobs, used - known_knobs
+
+
+def test_workflow_push_step_fails_when_the_push_fails():
+    wf = yaml.safe_load((bake.REPO_ROOT / "examples/github-actions/build-smoke-push.yml").read_text())
+    (job,) = wf["jobs"].values()
+    (push_step,) = [s["run"] for s in job["steps"] if "make push" in s.get("run", "")]
+    assert "|" not in push_step or "set -o pipefail" in push_step.split("make push")[0], push_step
+
+
+def test_docker_example_runs_without_a_tty_with_amds_run_flags():
+    text = (bake.REPO_ROOT / "examples/docker/deepseek-v4-server.sh").read_text()
+    args = text.split("docker run", 1)[1].split()
+    assert "-it" not in args and "-t" not in args and "--tty" not in args
+    for flag in ("--device /dev/kfd", "--device /dev/dri", "--cap-add SYS_PTRACE", "--security-opt seccomp=unconfined",
+                 "--group-add video", "--ipc=host"):
+        assert flag in text, flag
