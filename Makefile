@@ -34,7 +34,7 @@ base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake
 	@$(CLI) base $(if $(REBUILD),--rebuild)
 
 image: engine ## bake rocm_base, vllm, vllm-openai (PROFILE=production|sandbox, TAG=latest), run the probe once
-	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets $(TARGETS)) $(if $(TAG),--tag $(TAG))
+	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TAG),--tag="$(TAG)")
 
 print: $(VENV)/.ok ## show the bake graph (bake --print)
 	@$(CLI) print --profile $(PROFILE)

@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,20 @@ BUILD_DIR = REPO_ROOT / "build"
 LOCK_FILE = BUILD_DIR / ".image.lock"
 MIN_FREE_GB = float(os.environ.get("ROCM_IMAGES_MIN_FREE_GB", "15"))
 DEFAULT_TARGETS = ("default",)
+
+
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # the engine's rule for a tag
+_REPO_PATH = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+
+
+def check_names(tag: str, prefix: str | None = None) -> None:
+    """TAG and IMAGE_PREFIX, checked by the engine's rules before anything builds (not after an hour of it)."""
+    if not _TAG.match(tag):
+        raise UserError(f"TAG={tag!r} is not a valid image tag (letters, digits, '_', '.', '-'; at most 128; "
+                        "not starting with '.' or '-'); pick another, e.g. TAG=dev")
+    if prefix is not None and not _REPO_PATH.match(prefix):
+        raise UserError(f"IMAGE_PREFIX={prefix!r} is not a valid repository path (lower case, digits, '.', '_', "
+                        "'-', '/'); e.g. IMAGE_PREFIX=rocm-vllm")
 
 
 def profile_files(profile: str) -> list[str]:
@@ -172,6 +187,7 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
           extra: list[str] | None = None) -> list[str]:
     """Build into a candidate tag, verify, then move the real tags. Returns the final tags."""
     targets = targets or list(DEFAULT_TARGETS)
+    check_names(tag, os.environ.get("IMAGE_PREFIX"))
     pin = pins.load()
     pins.check_aiter_policy(pin)
     profile_files(profile)

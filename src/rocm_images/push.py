@@ -62,6 +62,8 @@ def check_registry(registry: str) -> str:
 def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str]:
     """Check every image first (nothing is pushed if one is refused), then push; returns name@digest lines."""
     registry = check_registry(registry)
+    if extra_tag:
+        bake.check_names(extra_tag)
     engine.require()
     pin = pins.load()
     plans = []

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 
 import hcl2
 import pytest
 
-from rocm_images import bake
+from rocm_images import REPO_ROOT, UserError, bake
 
 IMAGE_TARGETS = ("rocm_base", "vllm", "vllm-openai")
 OCI = ("source", "revision", "version", "created", "title", "description")
@@ -77,3 +82,25 @@ def test_attestations_on_published_production_images_only(graph):
         else:
             assert attest == [], name
     assert not g["target"]["rocm_base-core"].get("attest")  # a context, never published
+
+
+@pytest.mark.parametrize("tag", ["bad:tag!", "-x", ".x", "a" * 129, "with space", ""])
+def test_a_bad_tag_stops_make_image_in_one_line_before_anything_builds(tag):
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "rocm_images", "image", "--profile", "sandbox", f"--tag={tag}"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    assert proc.returncode == 2 and time.monotonic() - start < 5
+    assert proc.stderr.strip() == (f"error: TAG={tag!r} is not a valid image tag (letters, digits, '_', '.', '-'; "
+                                   "at most 128; not starting with '.' or '-'); pick another, e.g. TAG=dev")
+
+
+@pytest.mark.parametrize("prefix", ["Rocm-VLLM", "a//b", "x/", "under score!"])
+def test_a_bad_image_prefix_is_one_line(prefix):
+    with pytest.raises(UserError, match=rf"IMAGE_PREFIX={re.escape(repr(prefix))} is not a valid repository path"):
+        bake.check_names("dev", prefix)
+
+
+@pytest.mark.parametrize("tag,prefix", [("dev", "rocm-vllm"), ("v0.22.1-aiter-v0.1.14_x", "ml/rocm.vllm"),
+                                        ("a" * 128, "a")])
+def test_good_names_pass(tag, prefix):
+    bake.check_names(tag, prefix)
