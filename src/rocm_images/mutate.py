@@ -11,6 +11,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 from . import REPO_ROOT, UserError
 
@@ -72,18 +73,32 @@ def run_one(m: Mutant) -> Mutant:
         return m
     # the scratch tree's package first; the sdist download cache is shared so no test re-downloads it
     env = dict(os.environ, PYTHONPATH=str(root / "src"), ROCM_IMAGES_CACHE=str(REPO_ROOT / "build" / "cache"))
+    report = root / "mutate-report.xml"
     try:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests],
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                               f"--junitxml={report}", *m.tests],
                               cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
         code = proc.returncode
     except subprocess.TimeoutExpired:
         code = -1
     m.seconds = time.monotonic() - start
-    # pytest: 0 all passed (the defect survived), 1 a test failed (killed); anything else is not an answer
-    m.outcome = {0: "SURVIVED", 1: "killed"}.get(code, f"ERROR (pytest exit {code})")
-    if code == 1:
+    m.outcome = verdict(code, report)
+    if m.outcome == "killed":
         shutil.rmtree(root, ignore_errors=True)
     return m
+
+
+def verdict(code: int, report: Path) -> str:
+    """killed only when a test FAILED: pytest's exit 1 also covers errors in fixtures (a scratch tree that could
+    not build, say), which say nothing about the guard."""
+    if code == 0:
+        return "SURVIVED"
+    if code != 1 or not report.is_file():
+        return f"ERROR (pytest exit {code})"
+    suite = ElementTree.parse(report).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    failures, errors = int(suite.get("failures", 0)), int(suite.get("errors", 0))
+    return "killed" if failures else f"ERROR ({errors} test error(s), no failure)"
 
 
 def table(mutants: list[Mutant]) -> str:

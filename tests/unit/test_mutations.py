@@ -41,3 +41,13 @@ def test_a_stale_mutant_is_one_line_naming_it(tmp_path):
     (tmp_path / "f.py").write_text("pass\n")
     with pytest.raises(UserError, match=r"^mutant stale: 'not in the file' occurs 0 times in f.py; update"):
         mutate.plant(m, tmp_path)
+
+
+@pytest.mark.parametrize("code,failures,errors,outcome", [
+    (0, 0, 0, "SURVIVED"), (1, 1, 0, "killed"), (1, 2, 1, "killed"),
+    (1, 0, 1, "ERROR (1 test error(s), no failure)"), (5, 0, 0, "ERROR (pytest exit 5)")])
+def test_only_a_failing_test_kills_a_mutant(tmp_path, code, failures, errors, outcome):
+    report = tmp_path / "r.xml"
+    report.write_text(f'<testsuites><testsuite name="pytest" errors="{errors}" failures="{failures}" tests="3"/>'
+                      "</testsuites>")
+    assert mutate.verdict(code, report) == outcome
