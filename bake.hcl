@@ -111,6 +111,7 @@ target "_sources" {
     patches  = "images/vllm/patches/${VLLM_REF}"
     vllm-src = "${VLLM_REPO}#${VLLM_REF}"
     standins = "target:no-standins"
+    requirements-drop = "images/vllm/requirements-drop/production"
   }
   args = {
     PYTORCH_REPO          = PYTORCH_REPO
@@ -121,7 +122,6 @@ target "_sources" {
     TRITON_BRANCH         = TRITON_BRANCH
     AITER_REPO            = AITER_REPO
     TORCH_VERSION         = ""
-    VLLM_REQUIREMENTS     = "requirements/rocm.txt"
     VLLM_TARGET_DEVICE    = "rocm"
   }
 }

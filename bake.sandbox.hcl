@@ -22,10 +22,10 @@ target "_sources" {
     aiter-src    = "images/rocm_base/sandbox-aiter"
     vllm-src     = VLLM_SRC_DIR
     standins     = "images/vllm/sandbox-standins"
+    requirements-drop = "images/vllm/requirements-drop/sandbox"
   }
   args = {
     TORCH_VERSION      = SANDBOX_TORCH_VERSION
-    VLLM_REQUIREMENTS  = "/ctx/sandbox-requirements.txt"
     VLLM_TARGET_DEVICE = "empty"
   }
 }

@@ -151,3 +151,25 @@ def test_stand_ins_say_so(default_probe, labels):
         pytest.skip("production image: no stand-ins")
     assert default_probe["aiter"]["sandbox_standin"] and "SANDBOX" in default_probe["sandbox"]
     assert "SANDBOX STAND-IN" in default_probe["run"]["what_ran"]
+
+
+def test_pip_check_is_clean(host):
+    """Every installed distribution's requirements are met (vLLM's own included), in both profiles."""
+    out = host.run("python -m pip check")
+    assert out.rc == 0, out.stdout + out.stderr
+
+
+def test_torch_is_the_one_rocm_base_installed(host):
+    """rocm_base pins the torch it installed as a constraint; vLLM's requirements must not have replaced it."""
+    pinned = host.file("/etc/rocm-images/constraints.txt").content_string.split()
+    torch_pin = next(p for p in pinned if p.startswith("torch=="))
+    assert host.check_output("python -c \"import importlib.metadata as m; print('torch==' + m.version('torch'))\"") \
+        == torch_pin
+
+
+def test_vllm_serve_parses_its_arguments(image_ref):
+    """The serving entrypoint's command line parses (vLLM's requirements are installed): --help exits 0."""
+    proc = docker_run(image_ref, "vllm", "serve", "--help=all")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for flag in ("--tensor-parallel-size", "--kv-cache-dtype", "--moe-backend", "--compilation-config"):
+        assert flag in proc.stdout, flag

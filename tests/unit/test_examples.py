@@ -38,14 +38,70 @@ def test_there_is_one_example_per_audience():
 
 @pytest.mark.parametrize("path", [p for p in EXAMPLES if p.suffix in (".yaml", ".yml")], ids=lambda p: p.name)
 def test_yaml_is_valid(path):
-    assert yaml.safe_load(path.read_text())
+    assert all(yaml.safe_load_all(path.read_text()))
 
 
-def test_kubernetes_pod_asks_for_amd_gpus_and_sets_the_knobs():
-    pod = yaml.safe_load((bake.REPO_ROOT / "examples/kubernetes/deepseek-v4-pod.yaml").read_text())
-    (c,) = pod["spec"]["containers"]
-    assert c["resources"]["limits"]["amd.com/gpu"] >= 1
-    assert {e["name"]: e["value"] for e in c["env"]} == {"VLLM_ROCM_USE_AITER": "1", "VLLM_ROCM_USE_TILELANG_MHC": "0"}
+def _k8s(name: str) -> list[dict]:
+    return list(yaml.safe_load_all((bake.REPO_ROOT / "examples" / "kubernetes" / name).read_text()))
+
+
+@pytest.mark.parametrize("name", ["deepseek-v4.yaml", "mhc-probe-job.yaml"])
+def test_kubernetes_manifests_validate_against_the_kubernetes_schemas(name):
+    """Offline, strict (unknown fields are errors), against the newest Kubernetes schemas kubernetes-validate has."""
+    import kubernetes_validate
+    from kubernetes_validate.utils import latest_version
+
+    for doc in _k8s(name):
+        kubernetes_validate.validate(doc, latest_version(), strict=True)
+
+
+def test_the_schema_check_can_fail():
+    import kubernetes_validate
+    from kubernetes_validate.utils import latest_version
+
+    (deployment, _) = _k8s("deepseek-v4.yaml")
+    deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]["periodSecond"] = 30  # a typo
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, latest_version(), strict=True)
+
+
+def test_deployment_serves_deepseek_v4_on_eight_amd_gpus_with_health_probes():
+    deployment, service = _k8s("deepseek-v4.yaml")
+    assert (deployment["kind"], service["kind"]) == ("Deployment", "Service")
+    pod = deployment["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["resources"]["limits"]["amd.com/gpu"] == 8 and "--tensor-parallel-size=8" in c["args"]
+    for flag in ("--kv-cache-dtype=fp8", "--moe-backend=triton_unfused", "--gpu-memory-utilization=0.8"):
+        assert flag in c["args"], flag
+    assert any('"cudagraph_mode":"FULL_AND_PIECEWISE"' in a for a in c["args"])
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert (env["VLLM_ROCM_USE_AITER"], env["VLLM_ROCM_USE_TILELANG_MHC"]) == ("1", "0") and "HF_TOKEN" in env
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"]["path"] == "/health", probe
+    start = c["startupProbe"]
+    assert start["periodSeconds"] * start["failureThreshold"] >= 1800  # a large model load is not a crash
+    shm = next(v for v in pod["volumes"] if v["name"] == "shm")
+    assert shm["emptyDir"]["medium"] == "Memory"
+    assert {m["mountPath"] for m in c["volumeMounts"]} == {"/models", "/dev/shm"}
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_the_probe_is_a_job_not_a_bare_pod():
+    (job,) = _k8s("mhc-probe-job.yaml")
+    assert job["kind"] == "Job" and job["spec"]["template"]["spec"]["containers"][0]["args"] == ["mhc-probe", "--run"]
+
+
+def test_workflow_validates_against_the_github_workflow_schema():
+    proc = subprocess.run([lint._tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                           str(bake.REPO_ROOT / "examples/github-actions/build-smoke-push.yml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_slurm_job_imports_the_image_once_and_passes_the_gpus_explicitly():
+    text = (bake.REPO_ROOT / "examples/slurm/deepseek-v4.sbatch").read_text()
+    assert 'if [ ! -f "$SQSH" ]' in text and "enroot import" in text and '--container-image="$SQSH"' in text
+    assert "/dev/kfd:/dev/kfd" in text and "/dev/dri:/dev/dri" in text
 
 
 def test_workflow_builds_with_make_on_a_self_hosted_amd_runner_and_smokes():
