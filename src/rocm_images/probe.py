@@ -110,28 +110,26 @@ def _cpu_dispatch_if_no_gpu() -> bool:
     return True
 
 
-class KernelOps:
-    """Records which vLLM kernel ops (torch.ops.vllm.*) a call reaches, through torch's own dispatcher hook."""
+def kernel_ops(fn: Any) -> dict[str, Any]:
+    """Run fn; the vLLM kernel ops (torch.ops.vllm.*) it reached, seen through torch's own dispatcher hook, and
+    whether it finished."""
+    from torch.utils._python_dispatch import TorchDispatchMode
 
-    def during(self, fn: Any) -> dict[str, Any]:
-        """Run fn; the vllm:: ops it reached, and whether it finished."""
-        from torch.utils._python_dispatch import TorchDispatchMode
+    called: list[str] = []
 
-        called: list[str] = []
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            if func.name().startswith("vllm::"):
+                called.append(func.name().removeprefix("vllm::"))
+            return func(*args, **(kwargs or {}))
 
-        class Record(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-                if func.name().startswith("vllm::"):
-                    called.append(func.name().removeprefix("vllm::"))
-                return func(*args, **(kwargs or {}))
-
-        try:
-            with Record():
-                fn()
-            out: dict[str, Any] = {"ok": True}
-        except Exception as e:  # noqa: BLE001 - reported, not hidden (e.g. a GPU kernel on a CPU-only host)
-            out = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"}
-        return {"ops": called, **out}
+    try:
+        with Record():
+            fn()
+        out: dict[str, Any] = {"ok": True}
+    except Exception as e:  # noqa: BLE001 - reported, not hidden (e.g. a GPU kernel on a CPU-only host)
+        out = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"}
+    return {"ops": called, **out}
 
 
 def select(hidden_size: int = DSV4_HIDDEN) -> dict[str, Any]:
@@ -173,7 +171,7 @@ def _inputs(hidden: int, tokens: int, device: str) -> tuple:
     return residual, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3
 
 
-def run_once(ops: tuple, kernels: KernelOps, tokens: int = RUN_TOKENS) -> dict[str, Any]:
+def run_once(ops: tuple, tokens: int = RUN_TOKENS) -> dict[str, Any]:
     """pre+post at each DeepSeek-V4 hidden size through the selected path, against vLLM's torch reference; then
     hc_head and the fused post+pre op once each."""
     import torch
@@ -188,10 +186,10 @@ def run_once(ops: tuple, kernels: KernelOps, tokens: int = RUN_TOKENS) -> dict[s
         cpu_args = [a.cpu() if hasattr(a, "cpu") else a for a in args]
         ref_post, ref_comb, ref_in = mhc_pre_torch(*cpu_args)
         box: dict[str, Any] = {}
-        ran_pre = kernels.during(lambda args=args, box=box: box.update(pre=pre(*args)))
+        ran_pre = kernel_ops(lambda args=args, box=box: box.update(pre=pre(*args)))
         # post runs whatever pre did (on the reference's inputs if pre failed), so its dispatch is seen too
         post_mix, comb, layer_input = box.get("pre") or (t.to(device) for t in (ref_post, ref_comb, ref_in))
-        ran_post = kernels.during(
+        ran_post = kernel_ops(
             lambda args=args, box=box, p=post_mix, c=comb, x=layer_input: box.update(out=post(x, args[0], p, c)))
         ran = {"ops": ran_pre["ops"] + ran_post["ops"], "ok": ran_pre["ok"] and ran_post["ok"]}
         if not ran["ok"]:
@@ -207,11 +205,11 @@ def run_once(ops: tuple, kernels: KernelOps, tokens: int = RUN_TOKENS) -> dict[s
     else:
         result["error"] = next(r["error"] for r in result["pre_post"].values() if not r["ok"])
     residual, fn, scale, base, *_ = _inputs(DSV4_HIDDEN, tokens, device)
-    result["hc_head"] = kernels.during(lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6))
+    result["hc_head"] = kernel_ops(lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6))
     x = residual[:, 0].contiguous()
     post_mix = torch.ones(tokens, HC_MULT, 1, device=device)
     comb = torch.eye(HC_MULT, device=device).expand(tokens, HC_MULT, HC_MULT).contiguous()
-    result["fused_post_pre"] = kernels.during(
+    result["fused_post_pre"] = kernel_ops(
         lambda: fused(x, residual, post_mix, comb, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3))
     return result
 
@@ -256,12 +254,11 @@ def probe(run: bool) -> dict[str, Any]:
         so = aiter_module_mhc()
         aiter["module_mhc"] = module_mhc_facts(so) if so.is_file() else None
     result["aiter"] = aiter
-    kernels = KernelOps()
     sel = select()
     ops = sel.pop("_ops")
     result["selected"] = sel
     if run:
-        ran = run_once(ops, kernels)
+        ran = run_once(ops)
         ran["what_ran"] = what_ran(ran, sel, bool(aiter.get("sandbox_standin")))
         result["run"] = ran
     result["tilelang"] = watch.evidence()
