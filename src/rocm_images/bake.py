@@ -196,6 +196,7 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     with build_lock():
         _untag(candidates())  # leftovers of a build killed too hard to clean up (SIGKILL)
         if profile == "production":
+            engine.require_image_store()
             check_production_base(pin)
             aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"])
         else:

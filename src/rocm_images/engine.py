@@ -7,6 +7,7 @@ apt state directory).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -85,6 +86,23 @@ def require() -> None:
     problem = status()
     if problem:
         raise UserError(problem)
+
+
+def require_image_store(driver_status: str | None = None) -> None:
+    """Production preflight: bake's attestations and CACHE=registry need the containerd image store (with the
+    default docker driver); a classic-store engine would fail mid-bake instead of before it."""
+    if driver_status is None:
+        out = subprocess.run(["docker", "info", "--format", "{{json .DriverStatus}}"], capture_output=True, text=True)
+        driver_status = out.stdout
+    try:
+        pairs = dict(json.loads(driver_status or "null") or [])
+    except (ValueError, TypeError):
+        pairs = {}
+    if pairs.get("driver-type") != "io.containerd.snapshotter.v1":
+        raise UserError("this Docker engine uses the classic image store; production builds attach SBOM/provenance "
+                        "attestations, which need the containerd image store: set "
+                        '{"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json and restart '
+                        "dockerd (or run `make engine` on a machine it manages)")
 
 
 def mirror_uri() -> str:

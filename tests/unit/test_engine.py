@@ -22,3 +22,14 @@ def test_engine_is_suitable_and_bootstrap_is_idempotent():
 
 def test_mirror_comes_from_the_machines_apt_sources():
     assert engine.mirror_uri().startswith(("http://", "https://"))
+
+
+def test_production_preflight_wants_the_containerd_image_store():
+    engine.require_image_store('[["driver-type","io.containerd.snapshotter.v1"]]')
+    for classic in ('[["Backing Filesystem","extfs"],["Supports d_type","true"]]', "", "null"):
+        with pytest.raises(engine.UserError, match=r"classic image store; .*containerd-snapshotter"):
+            engine.require_image_store(classic)
+
+
+def test_this_engine_has_the_containerd_image_store():
+    engine.require_image_store()  # the engine `make engine` installs
