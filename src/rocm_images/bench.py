@@ -25,6 +25,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -77,6 +78,15 @@ def timed_build(env: dict[str, str], *extra: str, series: Path | None = None, mo
     return took
 
 
+def image_manifest(node: dict, fetch: Callable[[str], dict]) -> dict:
+    """From an index (image + attestations) down to the image manifest; fetch(digest) reads a manifest."""
+    while "manifests" in node:
+        desc = next(m for m in node["manifests"]
+                    if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest")
+        node = fetch(desc["digest"])
+    return node
+
+
 def layer_sizes(ref: str, scratch: Path) -> dict[str, int]:
     """digest -> size of every layer of `ref`, read from the manifest in `docker save` output."""
     tar = scratch / "image.tar"
@@ -86,13 +96,7 @@ def layer_sizes(ref: str, scratch: Path) -> dict[str, int]:
             def blob(name: str) -> dict:
                 return json.load(tf.extractfile(name))
 
-            index = blob("index.json")
-            desc = index["manifests"][0]
-            node = blob("blobs/" + desc["digest"].replace(":", "/"))
-            while "manifests" in node:  # an index (image + attestations): take the image manifest
-                desc = next(m for m in node["manifests"]
-                            if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest")
-                node = blob("blobs/" + desc["digest"].replace(":", "/"))
+            node = image_manifest(blob("index.json"), lambda digest: blob("blobs/" + digest.replace(":", "/")))
             return {layer["digest"]: layer["size"] for layer in node["layers"]}
     finally:
         tar.unlink(missing_ok=True)
@@ -113,24 +117,25 @@ def _get(url: str, **kwargs: Any) -> Any:
 
 def image_blobs(registry: str, repo: str, tag: str) -> dict[str, int]:
     """digest -> size of the config and layers of repo:tag's image manifest (the blobs a pull needs)."""
-    url = f"http://{registry}/v2/{repo}/manifests/"
-    node = _get(url + tag, headers={"Accept": MANIFEST_TYPES}).json()
-    while "manifests" in node:  # an index: the image manifest, not an attestation
-        desc = next(m for m in node["manifests"]
-                    if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest")
-        node = _get(url + desc["digest"], headers={"Accept": MANIFEST_TYPES}).json()
+    def fetch(ref: str) -> dict:
+        return _get(f"http://{registry}/v2/{repo}/manifests/{ref}", headers={"Accept": MANIFEST_TYPES}).json()
+
+    node = image_manifest(fetch(tag), fetch)
     return {d["digest"]: d["size"] for d in [node["config"], *node["layers"]]}
 
 
 def node_pull(registry: str, repo: str, tag: str, held: dict[str, int]) -> dict[str, float]:
-    """A node holding `held` pulls repo:tag: seconds and bytes of the manifest and the blobs it lacks."""
+    """A node holding `held` pulls repo:tag: seconds and bytes of the manifest and the blobs it lacks, and the
+    bytes the manifest says changed."""
     start = time.monotonic()
-    need = {d: n for d, n in image_blobs(registry, repo, tag).items() if d not in held}
+    blobs = image_blobs(registry, repo, tag)
+    need = [d for d in blobs if d not in held]
     got = 0
     for digest in need:
         with _get(f"http://{registry}/v2/{repo}/blobs/{digest}", stream=True) as r:
             got += sum(len(chunk) for chunk in r.iter_content(1 << 20))
-    return {"seconds": round(time.monotonic() - start, 2), "bytes": got, "blobs": len(need)}
+    return {"seconds": round(time.monotonic() - start, 2), "bytes": got, "blobs": len(need),
+            "changed_bytes": changed_bytes(held, blobs)}
 
 
 def timed_push(local: str, dest: str) -> float:
@@ -153,8 +158,7 @@ def to_cluster(registry: str, mode: str, previous: str, edited: str, build_secon
     held = image_blobs(registry, repo, "previous")
     push_s = timed_push(edited, f"{registry}/{repo}:edited")
     pulled = node_pull(registry, repo, "edited", held)
-    return {"build_seconds": round(build_seconds, 2), "changed_layer_bytes": changed_bytes(
-                held, image_blobs(registry, repo, "edited")),
+    return {"build_seconds": round(build_seconds, 2), "changed_layer_bytes": pulled["changed_bytes"],
             "push_seconds": round(push_s, 2), "node_pull_seconds": pulled["seconds"],
             "node_pull_bytes": pulled["bytes"], "node_pull_blobs": pulled["blobs"]}
 

@@ -10,12 +10,10 @@ import uuid
 import pytest
 import requests
 
-from rocm_images import UserError, bake, local_registry, push
+from rocm_images import UserError, bake, bench, local_registry, push
 
 pytestmark = pytest.mark.engine
-MANIFESTS = ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                       "application/vnd.docker.distribution.manifest.list.v2+json",
-                       "application/vnd.docker.distribution.manifest.v2+json"])
+MANIFESTS = bench.MANIFEST_TYPES
 
 
 @pytest.fixture(scope="module")
