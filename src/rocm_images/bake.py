@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ MIN_FREE_GB = float(os.environ.get("ROCM_IMAGES_MIN_FREE_GB", "15"))
 DEFAULT_TARGETS = ("default",)
 
 
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # the engine's rule for a tag
 _REPO_PATH = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
@@ -92,26 +94,22 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
     without fetching or unpacking them (for --print)."""
     pin = pin or pins.load()
     env = dict(os.environ)
-    env.update(pin)
+    env.update(pins.with_overrides(pin))
+    src = vllm_source(pin) if prepare else BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
     env.update(
+        VLLM_SRC_DIR=os.path.relpath(src, REPO_ROOT),
         PROFILE=profile, TAG=tag, GIT_SHA=git_sha(),
         CREATED=commit_time(),
         PATCH_SERIES_SHA256=series_sha256(patches.series(pin["VLLM_REF"])),
         PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
     )
     if profile == "sandbox":
-        src = vllm_source(pin) if prepare else BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
-        env.update(
-            SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin),
-            SANDBOX_PYTHON_VERSION=pin["SANDBOX_PYTHON_VERSION"],
-            VLLM_SRC_DIR=os.path.relpath(src, REPO_ROOT),
-            TORCH_WHEELS_DIR=torch_wheels_dir(),
-        )
+        env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin), TORCH_WHEELS_DIR=torch_wheels_dir())
     return env
 
 
 def vllm_source(pin: dict[str, str]) -> Path:
-    """The unpacked, sha256-checked vLLM sdist (sandbox source); unpacked once per version."""
+    """The unpacked, sha256-checked vLLM sdist (the source in both profiles); unpacked once per version."""
     return sdist.source_tree(pin["VLLM_VERSION"], pin["VLLM_SDIST_SHA256"], BUILD_DIR / "src")
 
 
@@ -143,7 +141,10 @@ def check_disk(path: Path = REPO_ROOT, need_gb: float = MIN_FREE_GB) -> None:
 
 
 def check_production_base(pin: dict[str, str]) -> None:
-    ref = pin["ROCM_BASE_IMAGE"]
+    if not DIGEST.match(pin["ROCM_BASE_DIGEST"]):
+        raise UserError(f"ROCM_BASE_DIGEST={pin['ROCM_BASE_DIGEST']} is not a sha256 digest; run `make refresh-base` "
+                        "on a host that can reach the registry and commit versions.env")
+    ref = f"{pin['ROCM_BASE_IMAGE']}@{pin['ROCM_BASE_DIGEST']}"
     if sandbox_base.exists(ref):
         return
     try:
@@ -154,6 +155,18 @@ def check_production_base(pin: dict[str, str]) -> None:
     if not ok:
         raise UserError(f"production base image {ref} is unreachable from this machine (no registry access); "
                         "build offline with `make image PROFILE=sandbox`")
+
+
+def refresh_base(pin: dict[str, str], path: Path = pins.VERSIONS_FILE) -> str:
+    """Resolve ROCM_BASE_IMAGE's tag to its manifest digest now and write it to versions.env."""
+    ref = pin["ROCM_BASE_IMAGE"]
+    out = subprocess.run(["docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}"],
+                         capture_output=True, text=True)
+    digest = json.loads(out.stdout or "{}").get("digest", "") if out.returncode == 0 else ""
+    if not DIGEST.match(digest):
+        raise UserError(f"cannot resolve {ref} (no registry access?); run `make refresh-base` where it is reachable")
+    pins.set_value("ROCM_BASE_DIGEST", digest, path)
+    return digest
 
 
 @contextmanager
@@ -177,8 +190,6 @@ def build_lock() -> Iterator[None]:
 
 
 def image_tags(profile: str, targets: list[str], env: dict[str, str]) -> list[str]:
-    import json
-
     graph = json.loads(print_graph(profile, targets, env))
     return [t for tgt in graph["target"].values() for t in tgt.get("tags", [])]
 

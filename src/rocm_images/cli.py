@@ -49,10 +49,19 @@ def _image(a: argparse.Namespace) -> None:
         print("ran " + smoke.probe_summary(vllm))
 
 
+def _refresh_base(_: argparse.Namespace) -> None:
+    from . import bake, engine, pins
+
+    engine.require()
+    pin = pins.load()
+    print(f"ROCM_BASE_DIGEST={bake.refresh_base(pin)} ({pin['ROCM_BASE_IMAGE']}); commit versions.env")
+
+
 def _print(a: argparse.Namespace) -> None:
     from . import bake
 
-    sys.stdout.write(bake.print_graph(a.profile, ["all"]))
+    # the component stages are production's (the sandbox replaces their wheel set as a whole)
+    sys.stdout.write(bake.print_graph(a.profile, ["all", "components"] if a.profile == "production" else ["all"]))
 
 
 def _lint(_: argparse.Namespace) -> None:
@@ -132,6 +141,7 @@ COMMANDS: dict[str, tuple] = {
     "base": (_base, {"--rebuild": {"action": "store_true"}}),
     "image": (_image, {**_PROFILE, "--targets": {"default": ""}, "--tag": {"default": "latest"}}),
     "print": (_print, _PROFILE),
+    "refresh-base": (_refresh_base, {}),
     "lint": (_lint, {}),
     "patch-check": (_patch_check, {**_REF, "--src": {}}),
     "patch-work": (_patch_work, _REF),

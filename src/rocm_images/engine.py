@@ -131,6 +131,22 @@ def mirror_uri() -> str:
     raise UserError(f"no enabled apt source for suite {codename}; set MIRROR_URI=<debian mirror> and retry")
 
 
+def _os_id(os_release: Path = Path("/etc/os-release")) -> str:
+    for line in os_release.read_text().splitlines():
+        if line.startswith("ID="):
+            return line.split("=", 1)[1].strip('"')
+    return "debian"
+
+
+def require_debian(os_release: Path = Path("/etc/os-release")) -> None:
+    """The engine comes from Debian's packages; on another distribution (an Ubuntu AMD host) say what to do."""
+    found = _os_id(os_release)
+    if found != "debian":
+        raise UserError(f"`make engine` installs Docker from Debian's packages and this host runs {found}; install "
+                        f"Docker Engine >= {'.'.join(map(str, MIN_ENGINE))} with buildx >= "
+                        f"{'.'.join(map(str, MIN_BUILDX))} from your distribution's or Docker's packages, then rerun")
+
+
 def _os_codename() -> str:
     for line in Path("/etc/os-release").read_text().splitlines():
         if line.startswith("VERSION_CODENAME="):
@@ -186,6 +202,7 @@ def install() -> list[str]:
     need_engine = not (BIN_DIR / "dockerd").exists() or _dockerd_version() < MIN_ENGINE
     need_buildx = buildx_version() < MIN_BUILDX
     if need_engine or need_buildx:
+        require_debian()
         opts = _private_apt(mirror_uri())
         if need_engine:
             root = _extract(opts, "docker.io")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 from . import REPO_ROOT, UserError
@@ -10,9 +12,11 @@ from . import REPO_ROOT, UserError
 VERSIONS_FILE = REPO_ROOT / "versions.env"
 
 REQUIRED_KEYS = (
-    "ROCM_BASE_IMAGE", "PYTHON_VERSION", "GPU_ARCHS", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH",
-    "PYTORCH_AUDIO_BRANCH", "TRITON_BRANCH", "FA_BRANCH", "MORI_BRANCH", "AITER_REPO", "AITER_BRANCH",
-    "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "VLLM_REPO", "VLLM_REF", "VLLM_VERSION",
+    "ROCM_BASE_IMAGE", "ROCM_BASE_DIGEST", "PYTHON_VERSION", "GPU_ARCHS", "PYTORCH_ROCM_ARCH", "PYTORCH_REPO",
+    "PYTORCH_BRANCH", "PYTORCH_VISION_REPO", "PYTORCH_VISION_BRANCH", "PYTORCH_AUDIO_REPO", "PYTORCH_AUDIO_BRANCH",
+    "TRITON_REPO", "TRITON_BRANCH", "TRITON_CHERRY_PICKS", "FA_REPO", "FA_BRANCH", "MORI_REPO", "MORI_BRANCH",
+    "AITER_REPO", "AITER_BRANCH",
+    "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "VLLM_REF", "VLLM_VERSION",
     "VLLM_SDIST_SHA256", "TILELANG_VERSION", "TVM_FFI_VERSION", "SANDBOX_SUITE", "SANDBOX_PYTHON_VERSION",
     "SANDBOX_TORCH_VERSION",
 )
@@ -71,6 +75,35 @@ def check_aiter_policy(pins: dict[str, str]) -> None:
     for key in ("AITER_COMMIT", "AITER_REQUIRED_FIX"):
         if not _SHA.match(pins[key]):
             raise UserError(f"{key}={pins[key]} is not a full 40-hex commit id")
+
+
+# pins a user may override for one build from the environment (`make image GPU_ARCHS=gfx942`): the override is
+# announced and lands in the images' org.rocm-images.gpu-archs label
+OVERRIDABLE = ("GPU_ARCHS",)
+
+
+def with_overrides(pins: dict[str, str], environ: dict[str, str] | None = None) -> dict[str, str]:
+    environ = os.environ if environ is None else environ
+    out = dict(pins)
+    for key in OVERRIDABLE:
+        value = environ.get(key, "")
+        if value and value != pins[key]:
+            print(f"{key}={value} (overrides versions.env {pins[key]}; recorded in the image labels)", file=sys.stderr)
+            out[key] = value
+    return out
+
+
+def set_value(key: str, value: str, path: Path = VERSIONS_FILE) -> None:
+    """Rewrite one pin in place, keeping its comment."""
+    lines = path.read_text().splitlines(keepends=True)
+    for i, raw in enumerate(lines):
+        m = _LINE.match(raw.strip())
+        if m and m.group(1) == key:
+            comment = raw.split("#", 1)[1] if "#" in raw else ""
+            lines[i] = f"{key}={value}" + (f"  #{comment}" if comment else "\n")
+            path.write_text("".join(lines))
+            return
+    raise UserError(f"{path.name}: no {key} line to update")
 
 
 def as_env(pins: dict[str, str]) -> str:

@@ -5,6 +5,7 @@ must fail it (tests/controls/test_negative_controls.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from conftest import HAS_GPU, docker_run, probe
@@ -173,3 +174,44 @@ def test_vllm_serve_parses_its_arguments(image_ref):
     assert proc.returncode == 0, proc.stderr[-2000:]
     for flag in ("--tensor-parallel-size", "--kv-cache-dtype", "--moe-backend", "--compilation-config"):
         assert flag in proc.stdout, flag
+
+
+def test_the_wheel_set_is_installed_exactly_as_pinned(host):
+    """rocm_base installed its wheel set from files (no index) and pinned each wheel; aiter was appended. Every
+    pin is what is installed, in both profiles."""
+    pinned = dict(line.split("==", 1) for line in
+                  host.file("/etc/rocm-images/constraints.txt").content_string.split())
+    assert {"torch", "amdsmi", "amd-aiter"} <= set(pinned)
+    code = "import importlib.metadata as m, sys; print(' '.join(m.version(n) for n in sys.argv[1:]))"
+    installed = host.check_output(f"python -c \"{code}\" {' '.join(pinned)}").split()
+    assert dict(zip(pinned, installed, strict=True)) == pinned
+
+
+def test_aiter_requirements_and_mhc_entry_points_import(host, labels, pin):
+    """aiter's own requirement list is installed and `aiter.ops.mhc` resolves; production's module_mhc.so carries a
+    code object for every GPU_ARCHS arch, the sandbox stand-in none (and says so)."""
+    out = host.run("python -c 'import flydsl, pandas, einops; from aiter.ops.mhc import mhc_pre, mhc_post'")
+    assert out.rc == 0, out.stderr
+    archs = json.loads(host.file("/etc/rocm-images/build-info.json").content_string)["module_mhc"]["archs"]
+    if labels["org.rocm-images.profile"] == "sandbox":
+        assert archs == []
+    else:
+        assert set(labels["org.rocm-images.gpu-archs"].split(";")) <= set(archs)
+
+
+def test_upstream_runtime_env_is_set(image_ref):
+    """The runtime ENV upstream's final ROCm image sets (tests/unit/test_upstream_parity.py ties the list to it)."""
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", image_ref],
+                         capture_output=True, text=True, check=True)
+    env = dict(e.split("=", 1) for e in json.loads(out.stdout))
+    for name, value in {"HIP_FORCE_DEV_KERNARG": "1", "SAFETENSORS_FAST_GPU": "1", "HSA_ENABLE_IPC_MODE_LEGACY": "1",
+                        "TOKENIZERS_PARALLELISM": "false", "HSA_NO_SCRATCH_RECLAIM": "1"}.items():
+        assert env.get(name) == value, name
+    assert env["LD_LIBRARY_PATH"].startswith("/opt/rocm/lib:") and env["PYTORCH_ROCM_ARCH"]
+
+
+def test_no_wheel_file_is_left_in_the_image(host):
+    """Wheels are installed from bind mounts or a temporary directory removed in the same RUN: no second copy.
+    (/usr/share/python-wheels is the OS's ensurepip bundle, not ours.)"""
+    out = host.run("find / -xdev -name '*.whl' -not -path '/proc/*' -not -path '/usr/share/python-wheels/*'")
+    assert out.stdout.split() == []

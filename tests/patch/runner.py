@@ -13,14 +13,14 @@ import standin
 from rocm_images import REPO_ROOT
 
 HERE = Path(__file__).parent
-STANDINS = REPO_ROOT / "images" / "vllm" / "sandbox-standins"  # amdsmi reporting a GPU: ROCm platform on CPU
+AMDSMI = REPO_ROOT / "images" / "rocm_base" / "sandbox-amdsmi"  # amdsmi reporting a GPU: ROCm platform on CPU
 
 
 def run_harness(script: str, tree: Path, tmp: Path, args: list[str], knobs: dict[str, str],
                 tilelang_installed: bool) -> dict:
     """The JSON object the script printed after "HARNESS "."""
     # aiter: the sandbox stand-in (aiter's own input checks, its own CPU math), as in the sandbox image
-    paths = [tree, STANDINS, standin.AITER] + ([HERE / "fakes_tilelang"] if tilelang_installed else [])
+    paths = [tree, AMDSMI, standin.AITER] + ([HERE / "fakes_tilelang"] if tilelang_installed else [])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "PYTHONPATH", "AITER_"))}
     env.update(knobs, PYTHONPATH=os.pathsep.join(map(str, paths)), AITER_JIT_DIR=str(standin.module_mhc_dir()),
                FAKE_AITER_LOG=str(tmp / "aiter.log"), FAKE_TILELANG_LOG=str(tmp / "tilelang.log"))

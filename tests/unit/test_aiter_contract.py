@@ -85,3 +85,12 @@ def test_every_check_names_an_upstream_line_and_has_an_example(pin):
         assert c["rejects"], c["id"]
     # read at the aiter the images pin: moving AITER_BRANCH means re-reading the contract
     assert (CONTRACT["source"]["ref"], CONTRACT["source"]["commit"]) == (pin["AITER_BRANCH"], pin["AITER_COMMIT"])
+
+
+def test_stand_in_ships_aiter_s_exact_requirement_list(repo):
+    """The shared aiter_deps RUN installs the aiter source's requirements.txt in both profiles; the stand-in's
+    list is the one recorded from the real tag."""
+    contract = json.loads((repo / "images/rocm_base/aiter-mhc-contract.json").read_text())
+    lines = [x for x in (repo / "images/rocm_base/sandbox-aiter/requirements.txt").read_text().splitlines() if x]
+    assert lines == contract["requirements"]["lines"]
+    assert "flydsl==0.1.7" in lines and "pandas" in lines

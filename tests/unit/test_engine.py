@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from rocm_images import REPO_ROOT, engine
+from rocm_images import REPO_ROOT, UserError, engine
 
 pytestmark = pytest.mark.engine
 
@@ -33,3 +33,14 @@ def test_production_preflight_wants_the_containerd_image_store():
 
 def test_this_engine_has_the_containerd_image_store():
     engine.require_image_store()  # the engine `make engine` installs
+
+
+def test_make_engine_on_ubuntu_says_how_to_get_an_engine(tmp_path):
+    """An Ubuntu AMD host must not get Debian trixie's suite pointed at Ubuntu's archive: one line instead."""
+    ubuntu = tmp_path / "os-release"
+    ubuntu.write_text('NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=jammy\n')
+    with pytest.raises(UserError, match=r"this host runs ubuntu; install Docker Engine >= 25\.0 with buildx >= 0\.13"):
+        engine.require_debian(ubuntu)
+    debian = tmp_path / "debian"
+    debian.write_text('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n')
+    engine.require_debian(debian)

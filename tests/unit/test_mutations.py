@@ -23,7 +23,7 @@ def test_ids_are_unique_and_cover_the_guards_issue_16_named():
 
 @pytest.mark.parametrize("m", MUTANTS, ids=lambda m: m.id)
 def test_mutant_plants_once_and_names_existing_tests(m, tmp_path):
-    (tmp_path / m.file).parent.mkdir(parents=True)
+    (tmp_path / m.file).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO_ROOT / m.file, tmp_path / m.file)
     mutate.plant(m, tmp_path)
     assert (tmp_path / m.file).read_text() != (REPO_ROOT / m.file).read_text()

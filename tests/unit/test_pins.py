@@ -78,8 +78,8 @@ def test_fix_commit_recorded(pin):
 
 # Values that are versions (not names or paths): each may appear only in versions.env.
 VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "TRITON_BRANCH", "FA_BRANCH",
-                "MORI_BRANCH", "AITER_BRANCH", "AITER_COMMIT", "VLLM_SDIST_SHA256", "TILELANG_VERSION",
-                "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
+                "MORI_BRANCH", "PYTORCH_AUDIO_BRANCH", "AITER_BRANCH", "AITER_COMMIT", "VLLM_SDIST_SHA256",
+                "TILELANG_VERSION", "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
 # Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
 # (named by the vLLM ref it targets), stand-in README text and the aiter contract (it names the tag it was read
 # from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH).
@@ -98,3 +98,37 @@ def test_versions_live_only_in_versions_env(pin, repo):
         text = (repo / rel).read_text(errors="ignore")
         offenders += [f"{rel}: {pin[k]}" for k in VERSION_KEYS if pin[k] in text]
     assert offenders == []
+
+
+def _uses(key: str, repo: Path) -> list[str]:
+    """Where a pin is read: a bake expression (not just its declaration), a Dockerfile ARG the bake passes,
+    or Python/Make code that names it."""
+    import re as _re
+
+    found = []
+    for f in ("bake.hcl", "bake.sandbox.hcl"):
+        text = _re.sub(rf'variable "{key}" {{[^}}]*}}', "", (repo / f).read_text())
+        if _re.search(rf"\b{key}\b", text):
+            found.append(f)
+    for f in [*(repo / "src" / "rocm_images").glob("*.py"), repo / "Makefile"]:
+        if f.name != "pins.py" and _re.search(rf"\b{key}\b", f.read_text()):
+            found.append(f.name)
+    return found
+
+
+def test_nothing_pinned_is_unused(repo, pin):
+    assert [k for k in pin if not _uses(k, repo)] == []
+
+
+def test_every_pin_bake_passes_as_an_arg_is_used_by_a_dockerfile(repo, pin):
+    """An ARG declared but never expanded is a pin that changes nothing."""
+    import re as _re
+
+    text = "".join(f.read_text() for f in (repo / "docker").glob("Dockerfile.*"))
+    bake_args = set(_re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=\s", (repo / "bake.hcl").read_text(), _re.M))
+    unused = [k for k in pin if k in bake_args and not _re.search(r"\$\{?" + k + r"\b", text)]
+    assert unused == []
+
+
+def test_an_unused_pin_is_caught(repo, pin):
+    assert _uses("NOT_A_REAL_PIN", repo) == []

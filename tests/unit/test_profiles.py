@@ -1,5 +1,6 @@
 """The sandbox is production with other sources: every override in bake.sandbox.hcl is a row of the README's
-profile table (and every row still is an override), read with python-hcl2."""
+profile table (and every row still is an override), read with python-hcl2. A target bake.hcl does not have is a
+sandbox-only source (it builds what a named context points at) and is a row itself."""
 
 from __future__ import annotations
 
@@ -19,9 +20,13 @@ def sandbox_overrides(sandbox_file: Path = REPO_ROOT / "bake.sandbox.hcl") -> se
     sandbox = hcl2.load(sandbox_file.open())
     base = hcl2.load((REPO_ROOT / "bake.hcl").open())
     base_vars = {_unquote(k) for block in base.get("variable", []) for k in block}
+    base_targets = {_unquote(k) for block in base.get("target", []) for k in block}
     found = set()
     for block in sandbox.get("target", []):
-        for body in block.values():
+        for name, body in block.items():
+            if _unquote(name) not in base_targets:
+                found.add(f"target `{_unquote(name)}`")
+                continue
             found |= {f"context `{k}`" for k in body.get("contexts", {})}
             found |= {f"arg `{k}`" for k in body.get("args", {})}
             assert set(body) <= {"contexts", "args", "__is_block__"}, f"sandbox overrides more than sources: {body}"
@@ -35,7 +40,7 @@ def sandbox_overrides(sandbox_file: Path = REPO_ROOT / "bake.sandbox.hcl") -> se
 def readme_rows() -> set[str]:
     text = (REPO_ROOT / "README.md").read_text()
     table = text.split("| difference | production | sandbox | why |", 1)[1].split("\n\n", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^\| ((?:context|arg|variable) `[^`]+`) \|", table, re.M)}
+    return {m.group(1) for m in re.finditer(r"^\| ((?:context|arg|variable|target) `[^`]+`) \|", table, re.M)}
 
 
 def test_every_sandbox_override_is_a_readme_row_and_back():

@@ -1,0 +1,137 @@
+"""Production parity, read from upstream's own files: docker/Dockerfile.rocm_base and docker/Dockerfile.rocm in the
+pinned, sha256-checked vLLM sdist, against versions.env and our Dockerfiles (dockerfile-parse), with every
+deliberate difference declared in docker/upstream-parity.toml."""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from rocm_images import REPO_ROOT, bake
+
+PARITY = tomllib.loads((REPO_ROOT / "docker" / "upstream-parity.toml").read_text())
+NOT_PINS = ("SCCACHE_", "USE_SCCACHE")
+
+
+def structure(path: Path) -> list[dict]:
+    with path.open("rb") as f:
+        return DockerfileParser(fileobj=f).structure
+
+
+def global_args(path: Path) -> dict[str, str]:
+    """ARG defaults before the first FROM (upstream's pins), trailing comments dropped."""
+    out: dict[str, str] = {}
+    for ins in structure(path):
+        if ins["instruction"] == "FROM":
+            break
+        if ins["instruction"] == "ARG" and "=" in ins["value"]:
+            name, value = shlex.split(ins["value"], comments=True)[0].split("=", 1)
+            out[name] = value
+    return out
+
+
+def stages(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    """stage -> (parent it is FROM, the ENV it sets)."""
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    current = None
+    for ins in structure(path):
+        if ins["instruction"] == "FROM":
+            words = ins["value"].split()
+            current = words[-1] if len(words) == 3 else words[0]
+            out[current] = (words[0], {})
+        elif ins["instruction"] == "ENV" and current:
+            value = ins["value"]
+            if "=" in value.split()[0]:
+                pairs = dict(w.split("=", 1) for w in shlex.split(value))
+            else:  # legacy `ENV NAME value`
+                name, _, rest = value.partition(" ")
+                pairs = {name: rest.strip()}
+            out[current][1].update(pairs)
+    return out
+
+
+def chain_env(graph: dict[str, tuple[str, dict[str, str]]], stage: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    while stage in graph:
+        parent, own = graph[stage]
+        env = {**own, **env}
+        stage = parent
+    return env
+
+
+@pytest.fixture(scope="module")
+def upstream(pin) -> Path:
+    return bake.vllm_source(pin) / "docker"
+
+
+OURS = REPO_ROOT / "docker"
+
+
+def pin_mismatches(upstream_dir: Path, pin: dict[str, str]) -> list[str]:
+    """One line per upstream pin that versions.env neither matches nor declares as a deviation."""
+    keys, deviations = PARITY["pins"]["keys"], PARITY["pins"]["deviations"]
+    problems = []
+    for name, value in global_args(upstream_dir / "Dockerfile.rocm_base").items():
+        if name.startswith(NOT_PINS) or name in deviations:
+            continue
+        key = keys.get(name, name)
+        if pin.get(key) != value:
+            problems.append(f"{key}: versions.env {pin.get(key)!r}, upstream {name}={value!r}")
+    base_env = stages(upstream_dir / "Dockerfile.rocm_base")["base"][1]
+    for name, key in PARITY["pins"]["env"].items():
+        if base_env.get(name) != pin[key]:
+            problems.append(f"{key}: versions.env {pin[key]!r}, upstream ENV {name}={base_env.get(name)!r}")
+    for name in deviations:
+        if global_args(upstream_dir / "Dockerfile.rocm_base").get(name) == pin.get(keys.get(name, name)):
+            problems.append(f"{name}: declared a deviation but equals upstream; drop the declaration")
+    return problems
+
+
+def test_every_upstream_pin_equals_versions_env_or_is_a_declared_deviation(upstream, pin):
+    assert pin_mismatches(upstream, pin) == []
+
+
+def test_a_hand_edited_pin_is_named(upstream, pin):
+    """The check above can fail, and says which pin."""
+    edited = {**pin, "TRITON_BRANCH": "deadbeef"}
+    assert pin_mismatches(upstream, edited) == [
+        f"TRITON_BRANCH: versions.env 'deadbeef', upstream TRITON_BRANCH={pin['TRITON_BRANCH']!r}"]
+
+
+@pytest.mark.parametrize("upstream_file,table", [("Dockerfile.rocm_base", "rocm_base"), ("Dockerfile.rocm", "rocm")])
+def test_every_upstream_stage_has_a_counterpart(upstream, upstream_file, table):
+    mapped, deviations = PARITY["stages"][table], PARITY["stages"]["deviations"]
+    theirs = set(stages(upstream / upstream_file))
+    assert theirs - set(mapped) - set(deviations) == set(), "upstream stages neither mapped nor declared"
+    assert set(mapped) <= theirs, "mapped stages upstream no longer has"
+    for ours in mapped.values():
+        file, stage = ours.split(":")
+        assert stage in stages(OURS / file), f"{ours} does not exist"
+
+
+def test_runtime_env_of_the_final_image(upstream):
+    """Every ENV upstream's final image carries (its stage chain through rocm_base) is set on our vllm image's
+    chain, or declared a deviation."""
+    theirs = {**chain_env(stages(upstream / "Dockerfile.rocm_base"), "final"),
+              **chain_env(stages(upstream / "Dockerfile.rocm"), "final")}
+    ours = {**chain_env(stages(OURS / "Dockerfile.rocm_base"), "rocm_base_core"),
+            **chain_env(stages(OURS / "Dockerfile.vllm"), "vllm-openai")}
+    missing = set(theirs) - set(ours) - set(PARITY["env"]["deviations"])
+    assert missing == set()
+    for flag in ("HIP_FORCE_DEV_KERNARG", "SAFETENSORS_FAST_GPU", "HSA_ENABLE_IPC_MODE_LEGACY",
+                 "TOKENIZERS_PARALLELISM", "LD_LIBRARY_PATH", "HSA_NO_SCRATCH_RECLAIM"):
+        assert ours[flag] == theirs[flag], flag
+
+
+def test_make_print_lists_one_target_per_upstream_component(pin):
+    """`make print PROFILE=production` shows each component stage as its own bake target."""
+    import json
+
+    graph = json.loads(bake.print_graph("production", ["components"]))
+    components = {ours.split(":")[1] for theirs, ours in PARITY["stages"]["rocm_base"].items()
+                  if theirs.startswith("build_")}
+    assert {t["target"] for t in graph["target"].values()} == components
