@@ -27,9 +27,12 @@ def test_refresh_pins_the_digest_the_registry_serves(tmp_path):
         subprocess.run(["docker", "buildx", "build", "-q", "--provenance=false", "--output",
                         f"type=image,name={ref},push=true,registry.insecure=true", str(tmp_path / "ctx")],
                        check=True, capture_output=True)
-        digest = bake.refresh_base({**pins.load(path), "ROCM_BASE_IMAGE": ref}, path)
-        served = subprocess.run(["docker", "buildx", "imagetools", "inspect", f"{ref}@{digest}"],
-                                capture_output=True, text=True)
+        try:
+            digest = bake.refresh_base({**pins.load(path), "ROCM_BASE_IMAGE": ref}, path)
+            served = subprocess.run(["docker", "buildx", "imagetools", "inspect", f"{ref}@{digest}"],
+                                    capture_output=True, text=True)
+        finally:  # the push also left the image in the engine's store
+            subprocess.run(["docker", "image", "rm", ref], capture_output=True)
     assert bake.DIGEST.match(digest) and served.returncode == 0, served.stderr
     assert pins.load(path)["ROCM_BASE_DIGEST"] == digest
     assert "# the tag's manifest digest" in path.read_text()  # the comment survives

@@ -108,7 +108,9 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
 
 def test_unreachable_production_base_suggests_the_sandbox():
     with pytest.raises(UserError) as err:  # a loopback port nobody listens on: unreachable on any machine
-        bake.check_production_base({"ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/vllm-dev:none"})
+        bake.check_production_base({"ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/vllm-dev:none",
+                                    "ROCM_BASE_DIGEST": "sha256:" + "0" * 64})
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith("production base image 127.0.0.1:9/rocm/vllm-dev:none is unreachable")
+    assert "\n" not in msg and msg.startswith(f"production base image 127.0.0.1:9/rocm/vllm-dev:none@sha256:{'0' * 64} "
+                                               "is unreachable")
     assert msg.endswith("build offline with `make image PROFILE=sandbox`")
