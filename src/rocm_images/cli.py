@@ -37,16 +37,15 @@ def _base(a: argparse.Namespace) -> None:
 def _image(a: argparse.Namespace) -> None:
     from . import bake
 
-    tags = bake.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag)
+    built = bake.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag)
     note = " — SANDBOX images (stand-ins; not a ROCm result; cannot be pushed)" if a.profile == "sandbox" else ""
     print(f"built ({a.profile}){note}:")
-    for t in tags:
+    for t in (t for tags in built.values() for t in tags):
         print(f"  {t}")
-    vllm = next((t for t in tags if "/vllm:" in t), None)
-    if vllm:
+    if built.get("vllm"):
         from . import smoke
 
-        print("ran " + smoke.probe_summary(vllm))
+        print("ran " + smoke.probe_summary(built["vllm"][0]))
 
 
 def _refresh_base(_: argparse.Namespace) -> None:
@@ -55,6 +54,15 @@ def _refresh_base(_: argparse.Namespace) -> None:
     engine.require()
     pin = pins.load()
     print(f"ROCM_BASE_DIGEST={bake.refresh_base(pin)} ({pin['ROCM_BASE_IMAGE']}); commit versions.env")
+
+
+def _clean_images(_: argparse.Namespace) -> None:
+    from . import cleanup, engine
+
+    engine.require()
+    removed = cleanup.clean()
+    print(f"removed {len(removed)} test/candidate/untagged image(s) and container(s) of this project"
+          + "".join(f"\n  {r}" for r in removed))
 
 
 def _print(a: argparse.Namespace) -> None:
@@ -142,6 +150,7 @@ COMMANDS: dict[str, tuple] = {
     "image": (_image, {**_PROFILE, "--targets": {"default": ""}, "--tag": {"default": "latest"}}),
     "print": (_print, _PROFILE),
     "refresh-base": (_refresh_base, {}),
+    "clean-images": (_clean_images, {}),
     "lint": (_lint, {}),
     "patch-check": (_patch_check, {**_REF, "--src": {}}),
     "patch-work": (_patch_work, _REF),

@@ -52,10 +52,10 @@ def _hunk_of(patch: Path, file: str, line: int) -> int:
     return 0
 
 
-def apply(patches: list[Path], tree: Path, check_only: bool = False) -> None:
+def apply(patches: list[Path], tree: Path) -> None:
     """Apply each patch in order with `git apply`; a failure names patch, file and hunk in one line."""
     for patch in patches:
-        cmd = ["git", "apply", "--verbose", "--whitespace=nowarn"] + (["--check"] if check_only else [])
+        cmd = ["git", "apply", "--verbose", "--whitespace=nowarn"]
         # a tree inside another git work tree would make git apply skip paths silently: never look above it
         env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(Path(tree).resolve().parent))
         proc = subprocess.run([*cmd, str(patch.resolve())], cwd=tree, capture_output=True, text=True, env=env)
@@ -122,7 +122,7 @@ def refresh(tree: Path, ref: str, root: Path = PATCH_ROOT) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """In-image entry: python -m rocm_images.patches --series DIR --tree DIR [--only-mode MODE]."""
+    """In-image entry: python -m rocm_images.patches --series DIR --tree DIR --mode MODE --stage STAGE."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--series", type=Path, required=True)
     ap.add_argument("--tree", type=Path, required=True)

@@ -1,5 +1,6 @@
 """`make push REGISTRY=<host[:port]/namespace> [TAG=...]`: publish the images `make image` built under tags
-derived from versions.env, then print the digest each one has in the registry, for schedulers to pin.
+derived from their version label (bake computes it from versions.env), then print the digest each one has in
+the registry, for schedulers to pin.
 
 Refused before anything is pushed: no registry, a sandbox image (stand-ins, never a ROCm result), an image
 without our labels, or one built from other pins than versions.env says.
@@ -11,16 +12,18 @@ import datetime as dt
 import re
 import subprocess
 
-from . import UserError, bake, engine, pins
+from . import UserError, bake, engine
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 _REGISTRY = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
 
 
-def derived_tags(pin: dict[str, str], revision: str, extra: str = "") -> list[str]:
-    """The tags in push order: the immutable one (pins, our commit, the date) first, the user's own, and the
-    moving tag for the pins last, so a failed push never leaves the moving tag on an image without the rest."""
-    moving = f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"
+def derived_tags(labels: dict[str, str], extra: str = "") -> list[str]:
+    """The tags in push order: the immutable one (the image's version label as bake computed it, our commit, the
+    date) first, the user's own, and the moving tag (the version) last, so a failed push never leaves the moving
+    tag on an image without the rest."""
+    moving = labels["org.opencontainers.image.version"]
+    revision = labels.get("org.opencontainers.image.revision", "unknown")
     date = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     return [f"{moving}-{revision[:12]}-{date}"] + ([extra] if extra else []) + [moving]
 
@@ -32,7 +35,11 @@ def labels_of(ref: str) -> dict[str, str]:
     return labels
 
 
-def check_publishable(ref: str, labels: dict[str, str], pin: dict[str, str]) -> None:
+OURS = "org.rocm-images."
+NOT_PINS = ("profile", "sandbox", "negative-control", "project")
+
+
+def check_publishable(ref: str, labels: dict[str, str]) -> None:
     if "org.rocm-images.profile" not in labels:
         raise UserError(f"{ref} carries no org.rocm-images labels (not built by this project); "
                         "build it with `make image PROFILE=production`")
@@ -42,9 +49,11 @@ def check_publishable(ref: str, labels: dict[str, str], pin: dict[str, str]) -> 
     if "org.rocm-images.sandbox" in labels or labels["org.rocm-images.profile"] != "production":
         raise UserError(f"{ref} is a SANDBOX image (stand-ins, not ROCm); push refuses it: build with "
                         "`make image PROFILE=production` on an AMD host")
-    want = {"org.rocm-images.vllm.ref": pin["VLLM_REF"], "org.rocm-images.aiter.ref": pin["AITER_BRANCH"],
-            "org.rocm-images.aiter.commit": pin["AITER_COMMIT"]}
-    stale = [f"{k.split('.', 2)[2]}={labels.get(k)}" for k, v in want.items() if labels.get(k) != v]
+    # what bake labels this target with today (pins, patch series, archs) is what the image must carry
+    want = bake.records("production", [labels.get("org.opencontainers.image.title", "vllm")])
+    current = next(iter(want.values())).labels
+    stale = [f"{k.removeprefix(OURS)}={labels.get(k)}" for k, v in current.items()
+             if k.startswith(OURS) and k.removeprefix(OURS) not in NOT_PINS and labels.get(k) != v]
     if stale:
         raise UserError(f"{ref} was built from other pins ({', '.join(stale)}) than versions.env; "
                         "rebuild with `make image PROFILE=production`")
@@ -65,13 +74,12 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
     if extra_tag:
         bake.check_names(extra_tag)
     engine.require()
-    pin = pins.load()
     plans = []
     for ref in refs:
         labels = labels_of(ref)
-        check_publishable(ref, labels, pin)
+        check_publishable(ref, labels)
         name = ref.rsplit("/", 1)[-1].split(":")[0]
-        tags = derived_tags(pin, labels.get("org.opencontainers.image.revision", "unknown"), extra_tag)
+        tags = derived_tags(labels, extra_tag)
         plans.append((ref, f"{registry}/{name}", tags))
     pinned = []
     for ref, repo, tags in plans:
@@ -103,6 +111,6 @@ def run(profile: str, registry: str, tag: str = "", local_tag: str = "latest") -
     if profile != "production":
         raise UserError(f"PROFILE={profile} images are SANDBOX stand-ins and are never pushed; "
                         "build and push PROFILE=production on an AMD host")
-    refs = [t.rsplit(":", 1)[0] + f":{local_tag}"
-            for t in bake.image_tags(profile, list(bake.DEFAULT_TARGETS), bake.environment(profile, local_tag))]
+    env = bake.environment(profile, local_tag)
+    refs = [t for r in bake.records(profile, list(bake.DEFAULT_TARGETS), env).values() for t in r.tags]
     return push_images(refs, registry, tag)

@@ -29,8 +29,7 @@ MUST_FAIL = {
 
 @pytest.fixture(scope="session")
 def controls() -> dict[str, str]:
-    tags = bake.build("sandbox", ["negative"], tag="test")
-    return {t.split("/")[-1].split(":")[0]: t for t in tags}
+    return {name: tags[0] for name, tags in bake.build("sandbox", ["negative"], tag="test").items()}
 
 
 def run_suite(image: str, junit: str) -> tuple[int, set[str], set[str]]:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from rocm_images import bench, local_registry
+from rocm_images import bench, cleanup, local_registry
 
 pytestmark = pytest.mark.engine
 
@@ -21,14 +21,15 @@ def _image(ctx, ref: str, edit: str) -> str:
     (ctx / "base").write_bytes(BASE)
     (ctx / "edit").write_text(edit)
     (ctx / "Dockerfile").write_text("FROM scratch\nCOPY base /base\nCOPY edit /edit\n")
-    subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=false", "-t", ref, str(ctx)],
+    subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=false", "-t", ref,
+                    "--label", f"{cleanup.PROJECT_LABEL}=test-fixture", str(ctx)],
                    check=True, capture_output=True)
     return ref
 
 
 def test_a_node_pulls_only_the_changed_layer(tmp_path):
-    previous = _image(tmp_path / "a", "rocm-vllm-benchtest/vllm:previous", "v1\n")
-    edited = _image(tmp_path / "b", "rocm-vllm-benchtest/vllm:edited", "v2, a patch edit\n")
+    previous = _image(tmp_path / "a", f"{cleanup.TEST_PREFIX}-bench/vllm:previous", "v1\n")
+    edited = _image(tmp_path / "b", f"{cleanup.TEST_PREFIX}-bench/vllm:edited", "v2, a patch edit\n")
     try:
         (tmp_path / "registry").mkdir()
         with local_registry.serve(tmp_path / "registry") as registry:

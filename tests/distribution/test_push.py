@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from rocm_images import UserError, bake, bench, local_registry, push
+from rocm_images import UserError, bake, bench, cleanup, local_registry, push
 
 pytestmark = pytest.mark.engine
 MANIFESTS = bench.MANIFEST_TYPES
@@ -27,7 +27,8 @@ def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
     images): exercises push without a multi-GB production build."""
     (tmp_path / "marker").write_text(uuid.uuid4().hex)
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
-    ref = f"rocm-vllm-pushtest/{name}:fixture"
+    ref = f"{cleanup.TEST_PREFIX}-push/{name}:fixture"
+    labels = {cleanup.PROJECT_LABEL: "test-fixture", **labels}
     args = [a for k, v in labels.items() for a in ("--label", f"{k}={v}")]
     subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=mode=max", "-t", ref, *args,
                     str(tmp_path)], check=True, capture_output=True)
@@ -46,14 +47,14 @@ def _tags(registry: str, repo: str) -> list[str]:
     return [] if resp.status_code == 404 else sorted(resp.json()["tags"] or [])
 
 
-def test_push_uses_derived_tags_and_prints_registry_digests(registry, production_labels, pin, tmp_path):
+def test_push_uses_derived_tags_and_prints_registry_digests(registry, production_labels, tmp_path):
     ref = _tiny_image(tmp_path, "vllm", production_labels)
     (line,) = push.push_images([ref], f"{registry}/ml", extra_tag="rc1")
     repo_at, digest = line.split("@")
     assert repo_at == f"{registry}/ml/vllm" and digest.startswith("sha256:")
-    want = push.derived_tags(pin, production_labels["org.opencontainers.image.revision"], "rc1")
+    want = push.derived_tags(production_labels, "rc1")
     assert _tags(registry, "ml/vllm") == sorted(want)
-    assert want[-1] == f"{pin['VLLM_REF']}-aiter-{pin['AITER_BRANCH']}"  # the moving tag goes last
+    assert want[-1] == production_labels["org.opencontainers.image.version"]  # the moving tag goes last
     for tag in want:  # every tag names the digest we printed
         resp = requests.head(f"http://{registry}/v2/ml/vllm/manifests/{tag}", headers={"Accept": MANIFESTS},
                              timeout=10)
@@ -74,7 +75,7 @@ def _digest(registry: str, repo: str, tag: str) -> str:
     return resp.headers.get("Docker-Content-Digest", "") if resp.status_code == 200 else ""
 
 
-def test_a_failed_push_leaves_the_moving_tag_on_the_previous_image(registry, production_labels, pin, tmp_path,
+def test_a_failed_push_leaves_the_moving_tag_on_the_previous_image(registry, production_labels, tmp_path,
                                                                    monkeypatch):
     """The second `docker push` of a release fails (injected): the moving tag still names the previous
     release, because it is pushed only after every other tag made it."""
@@ -83,7 +84,7 @@ def test_a_failed_push_leaves_the_moving_tag_on_the_previous_image(registry, pro
     first = _tiny_image(tmp_path / "a", "vllm", production_labels)
     (line,) = push.push_images([first], f"{registry}/order", extra_tag="rc1")
     previous = line.split("@")[1]
-    moving = push.derived_tags(pin, production_labels["org.opencontainers.image.revision"])[-1]
+    moving = push.derived_tags(production_labels)[-1]
     assert _digest(registry, "order/vllm", moving) == previous
     second = _tiny_image(tmp_path / "b", "vllm", production_labels)
     real_run, pushes = subprocess.run, []
@@ -106,7 +107,7 @@ def test_a_failed_push_leaves_the_moving_tag_on_the_previous_image(registry, pro
 def test_sandbox_images_are_refused_and_nothing_is_pushed(registry, sandbox_images, production_labels, tmp_path):
     good = _tiny_image(tmp_path, "vllm-openai", production_labels)
     with pytest.raises(UserError, match=r"is a SANDBOX image .* push refuses it"):
-        push.push_images([good, *sandbox_images], f"{registry}/refused")
+        push.push_images([good, *(t for tags in sandbox_images.values() for t in tags)], f"{registry}/refused")
     assert _tags(registry, "refused/vllm-openai") == []  # checked before anything moved
     with pytest.raises(UserError, match="PROFILE=sandbox images are SANDBOX stand-ins and are never pushed"):
         push.run("sandbox", f"{registry}/refused")

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from rocm_images import UserError, bake, local_registry, pins
+from rocm_images import UserError, bake, cleanup, local_registry, pins
 
 
 def _versions(tmp_path):
@@ -19,7 +19,8 @@ def _versions(tmp_path):
 
 def test_refresh_pins_the_digest_the_registry_serves(tmp_path):
     (tmp_path / "ctx").mkdir()
-    (tmp_path / "ctx" / "Dockerfile").write_text("FROM scratch\nCOPY Dockerfile /base-marker\n")
+    (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM scratch\nCOPY Dockerfile /base-marker\n"
+                                                 f'LABEL {cleanup.PROJECT_LABEL}="test-fixture"\n')
     (tmp_path / "registry").mkdir()
     path = _versions(tmp_path)
     with local_registry.serve(tmp_path / "registry") as registry:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, bake, bench, pins
+from rocm_images import REPO_ROOT, UserError, bake, bench, cleanup, pins
 
 pytestmark = pytest.mark.engine
 CLI = [sys.executable, "-m", "rocm_images"]
@@ -30,7 +30,7 @@ def test_low_disk_stops_before_building(sandbox_images):
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert err.startswith("error: only ") and "a build needs 1000000 GiB; free disk space" in err and "\n" not in err
-    assert _image_id("rocm-vllm/vllm:faults-disk") == "" and bake.candidates() == []
+    assert _image_id(f"{cleanup.TEST_PREFIX}/vllm:faults-disk") == "" and bake.candidates() == []
 
 
 def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
@@ -47,14 +47,14 @@ def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"error: another `make image` is running (pid {holder.pid}); "
                                    "wait for it to finish, then rerun")
-    assert _image_id("rocm-vllm/vllm:faults-lock") == ""
+    assert _image_id(f"{cleanup.TEST_PREFIX}/vllm:faults-lock") == ""
 
 
 def test_an_image_failing_verification_after_load_moves_no_tag_and_leaves_no_candidate(sandbox_images):
     """The build succeeds and loads, then the post-load check fails (a profile label that contradicts the
     profile, injected with bake --set): nothing is tagged and the candidates are gone."""
-    good = next(t for t in sandbox_images if "/vllm:" in t)
-    last_good = "rocm-vllm/vllm:faults-verify"
+    good = sandbox_images["vllm"][0]
+    last_good = f"{cleanup.TEST_PREFIX}/vllm:faults-verify"
     subprocess.run(["docker", "tag", good, last_good], check=True)
     try:
         with pytest.raises(UserError, match=r"label org.rocm-images.profile='production' != sandbox; refusing to tag"):
@@ -69,8 +69,8 @@ def test_an_image_failing_verification_after_load_moves_no_tag_and_leaves_no_can
 def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbox_images, tmp_path):
     """SIGTERM in the middle of a real vLLM wheel rebuild (full patch mode with an edited series, so the wheel
     stage cannot come from the cache), then the same build again."""
-    good = next(t for t in sandbox_images if "/vllm:" in t)
-    last_good = "rocm-vllm/vllm:faults-interrupt"
+    good = sandbox_images["vllm"][0]
+    last_good = f"{cleanup.TEST_PREFIX}/vllm:faults-interrupt"
     subprocess.run(["docker", "tag", good, last_good], check=True)
     series = bench.edited_series(pins.load(), bake.BUILD_DIR / "faults-series")
     override, sets = bake.series_override(series, ("vllm",))

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.engine
 
 @pytest.mark.skipif(os.path.exists("/dev/kfd"), reason="this host has an AMD GPU: the GPU tests run for real")
 def test_smoke_without_kfd_reports_gpu_tests_as_not_run(sandbox_images):
-    image = next(t for t in sandbox_images if "/vllm:" in t)
+    image = sandbox_images["vllm"][0]
     proc = subprocess.run([sys.executable, "-m", "rocm_images", "smoke", "--image", image, "--select", "gpu"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
     out = proc.stdout

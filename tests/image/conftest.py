@@ -22,7 +22,7 @@ def image_ref(request) -> str:
     ref = os.environ.get("IMAGE")
     if ref:
         return ref
-    return next(t for t in request.getfixturevalue("sandbox_images") if "/vllm:" in t)
+    return request.getfixturevalue("sandbox_images")["vllm"][0]
 
 
 def docker_run(image: str, *cmd: str, env: dict[str, str] | None = None, entrypoint: str | None = None):

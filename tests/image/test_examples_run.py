@@ -22,7 +22,7 @@ MODEL = "/models/DeepSeek-V4-Pro"
 
 @pytest.fixture(scope="module")
 def openai_image(request) -> str:
-    return next(t for t in request.getfixturevalue("sandbox_images") if "/vllm-openai:" in t)
+    return request.getfixturevalue("sandbox_images")["vllm-openai"][0]
 
 
 def reached_the_model(proc: subprocess.CompletedProcess) -> None:

@@ -108,3 +108,34 @@ def test_a_bad_image_prefix_is_one_line(prefix):
                                         ("a" * 128, "a")])
 def test_good_names_pass(tag, prefix):
     bake.check_names(tag, prefix)
+
+
+def test_a_bare_bake_with_the_pins_file_builds_what_make_image_builds(pin):
+    """versions.env reaches bake as a variables file: a bare `docker buildx bake -f bake.hcl -f
+    build/versions.bake.json` (no CLI environment) resolves the same sources and build args."""
+    ours = json.loads(bake.print_graph("production", ["default"]))["target"]
+    bare_env = {k: os.environ[k] for k in ("PATH", "HOME", "DOCKER_CONFIG", "DOCKER_HOST", "IMAGE_PREFIX")
+                if k in os.environ}
+    out = subprocess.run(["docker", "buildx", "bake", "-f", "bake.hcl", "-f",
+                          os.path.relpath(bake.pins_file(), REPO_ROOT), "--print", "default"],
+                         cwd=REPO_ROOT, env=bare_env, capture_output=True, text=True, check=True)
+    bare = json.loads(out.stdout)["target"]
+    for name in IMAGE_TARGETS:
+        assert bare[name]["contexts"] == ours[name]["contexts"], name
+        assert {k: v for k, v in bare[name]["args"].items() if k != "BUILD_INFO"} == \
+            {k: v for k, v in ours[name]["args"].items() if k != "BUILD_INFO"}, name
+        assert bare[name]["tags"] == ours[name]["tags"]
+
+
+def test_a_stray_shell_variable_does_not_override_a_pin(monkeypatch, pin):
+    monkeypatch.setenv("AITER_BRANCH", "v0.1.13")
+    graph = json.loads(bake.print_graph("production", ["rocm_base"],
+                                        bake.environment("production", "latest", prepare=False)))
+    assert graph["target"]["rocm_base"]["args"]["AITER_BRANCH"] == pin["AITER_BRANCH"]
+
+
+def test_unknown_targets_are_one_line_before_anything_builds():
+    start = time.monotonic()
+    with pytest.raises(UserError, match=r"^TARGETS=vllm,bogus: not a target or group of bake.hcl; use e.g."):
+        bake.build("sandbox", ["vllm", "bogus"], tag="never")
+    assert time.monotonic() - start < 5

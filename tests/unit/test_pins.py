@@ -78,8 +78,8 @@ def test_fix_commit_recorded(pin):
 
 # Values that are versions (not names or paths): each may appear only in versions.env.
 VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "TRITON_BRANCH", "FA_BRANCH",
-                "MORI_BRANCH", "PYTORCH_AUDIO_BRANCH", "AITER_BRANCH", "AITER_COMMIT", "VLLM_SDIST_SHA256",
-                "TILELANG_VERSION", "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
+                "MORI_BRANCH", "PYTORCH_AUDIO_BRANCH", "AITER_BRANCH", "AITER_CONTROL_BRANCH", "AITER_COMMIT",
+                "VLLM_SDIST_SHA256", "TILELANG_VERSION", "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
 # Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
 # (named by the vLLM ref it targets), stand-in README text and the aiter contract (it names the tag it was read
 # from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH).

@@ -4,8 +4,6 @@ import logging
 
 from .version import __version__  # noqa: F401
 
-SANDBOX_STANDIN = True
-
 # like aiter: its own INFO-level handler with the "[aiter] ..." format, whatever else is attached
 logger = logging.getLogger("aiter")
 logger.setLevel(logging.INFO)

@@ -5,8 +5,6 @@ The arch comes from ROCM_IMAGES_STANDIN_GFX (default gfx950). Only the calls vLL
 
 import os
 
-SANDBOX_STANDIN = True
-
 
 class AmdSmiException(Exception):
     pass
