@@ -1,4 +1,4 @@
-# rocm-vllm-images: `make help`. Pins come from versions.env only (parsed by src/rocm_images/pins.py).
+# rocm-vllm-images: `make help`. Pins come from versions.env only (parsed by src/rocm_images/stages/pins.py).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PROFILE ?= production
@@ -8,7 +8,7 @@ CLI := $(PY) -m rocm_images
 export PYTHONPATH := $(CURDIR)/src
 
 # The pins, parsed (strictly) from versions.env by our own parser; make remakes this file when it changes.
-build/versions.mk: versions.env src/rocm_images/pins.py
+build/versions.mk: versions.env src/rocm_images/stages/pins.py
 	@mkdir -p build && python3 -m rocm_images pins --make > $@.tmp && mv $@.tmp $@
 include build/versions.mk
 

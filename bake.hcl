@@ -1,6 +1,7 @@
 // The image graph. Every version comes from versions.env, as the defaults of the pin variables below: the CLI
-// writes build/versions.bake.json from it and passes it with -f (src/rocm_images/bake.py pins_file), so
-// `docker buildx bake -f bake.hcl -f build/versions.bake.json` alone builds what `make image` builds. Profiles swap sources through named contexts only;
+// writes build/versions.bake.json from it and passes it with -f (src/rocm_images/host/graph.py pins_file), so
+// `docker buildx bake -f bake.hcl -f build/versions.bake.json` alone builds what `make image` builds.
+// Profiles swap sources through named contexts only;
 // the sandbox profile is bake.sandbox.hcl layered on top with a second -f.
 
 variable "ROCM_BASE_IMAGE" {}

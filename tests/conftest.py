@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
-from rocm_images import REPO_ROOT, bake, cleanup, pins
+from rocm_images import REPO_ROOT
+from rocm_images.host import cleanup, transaction
+from rocm_images.stages import pins
 
 os.environ["IMAGE_PREFIX"] = cleanup.TEST_PREFIX
 
@@ -35,4 +37,4 @@ def repo():
 @pytest.fixture(scope="session")
 def sandbox_images() -> dict[str, list[str]]:
     """rocm_base, vllm, vllm-openai built by `bake` (sandbox profile) under the tag `test`."""
-    return bake.build("sandbox", ["default"], tag="test")
+    return transaction.build("sandbox", ["default"], tag="test")

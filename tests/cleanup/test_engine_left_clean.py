@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from rocm_images import cleanup
+from rocm_images.host import cleanup
 
 MAKE_IMAGE_MAKES = ("rocm-vllm/rocm_base:", "rocm-vllm/vllm:", "rocm-vllm/vllm-openai:", "rocm-images/sandbox-base:")
 

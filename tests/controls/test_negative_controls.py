@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from rocm_images import REPO_ROOT, bake
+from rocm_images import REPO_ROOT
+from rocm_images.host import transaction
 
 pytestmark = pytest.mark.engine
 
@@ -29,7 +30,7 @@ MUST_FAIL = {
 
 @pytest.fixture(scope="session")
 def controls() -> dict[str, str]:
-    return {name: tags[0] for name, tags in bake.build("sandbox", ["negative"], tag="test").items()}
+    return {name: tags[0] for name, tags in transaction.build("sandbox", ["negative"], tag="test").items()}
 
 
 def run_suite(image: str, junit: str) -> tuple[int, set[str], set[str]]:

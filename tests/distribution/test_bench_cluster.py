@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from rocm_images import bench, cleanup, local_registry
+from rocm_images.host import bench, cleanup, local_registry
 
 pytestmark = pytest.mark.engine
 

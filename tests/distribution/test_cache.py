@@ -9,14 +9,15 @@ import subprocess
 import pytest
 import requests
 
-from rocm_images import REPO_ROOT, bake, local_registry
+from rocm_images import REPO_ROOT
+from rocm_images.host import graph, local_registry
 
 pytestmark = pytest.mark.engine
 
 
 def _bake(env_extra: dict[str, str]) -> str:
-    env = dict(bake.environment("sandbox", "cachetest"), **env_extra)
-    proc = subprocess.run(bake.bake_cmd("sandbox", "--progress=plain", "rocm_base"), cwd=REPO_ROOT, env=env,
+    env = dict(graph.environment("sandbox", "cachetest"), **env_extra)
+    proc = subprocess.run(graph.bake_cmd("sandbox", "--progress=plain", "rocm_base"), cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stderr
@@ -26,9 +27,9 @@ def _bake(env_extra: dict[str, str]) -> str:
 def test_switch_selects_the_cache_backend(monkeypatch, cache, expect):
     monkeypatch.setenv("CACHE", cache)
     monkeypatch.setenv("CACHE_REF", "registry.example.com/ml/rocm-vllm-cache")
-    graph = json.loads(bake.print_graph("production", ["default"]))
+    printed = json.loads(graph.print_graph("production", ["default"]))
     for name in ("rocm_base", "vllm", "vllm-openai"):
-        tgt = graph["target"][name]
+        tgt = printed["target"][name]
         assert [c.split(",")[0] for c in tgt.get("cache-to") or []] == expect
         assert [c.split(",")[0] for c in tgt.get("cache-from") or []] == expect
 

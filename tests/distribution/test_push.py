@@ -10,7 +10,8 @@ import uuid
 import pytest
 import requests
 
-from rocm_images import UserError, bake, bench, cleanup, local_registry, push
+from rocm_images import UserError
+from rocm_images.host import bench, cleanup, graph, local_registry, push
 
 pytestmark = pytest.mark.engine
 MANIFESTS = bench.MANIFEST_TYPES
@@ -38,8 +39,8 @@ def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
 @pytest.fixture
 def production_labels() -> dict[str, str]:
     """The labels bake gives the production vllm image, plus a note that this image is a push-test fixture."""
-    graph = json.loads(bake.print_graph("production", ["vllm"]))
-    return {**graph["target"]["vllm"]["labels"], "org.rocm-images.test-fixture": "push mechanics only"}
+    printed = json.loads(graph.print_graph("production", ["vllm"]))
+    return {**printed["target"]["vllm"]["labels"], "org.rocm-images.test-fixture": "push mechanics only"}
 
 
 def _tags(registry: str, repo: str) -> list[str]:

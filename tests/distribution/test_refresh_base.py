@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
-from rocm_images import UserError, bake, cleanup, local_registry, pins
+from rocm_images import UserError
+from rocm_images.host import cleanup, local_registry, preflight
+from rocm_images.stages import pins
 
 
 def _versions(tmp_path):
@@ -29,12 +31,12 @@ def test_refresh_pins_the_digest_the_registry_serves(tmp_path):
                         f"type=image,name={ref},push=true,registry.insecure=true", str(tmp_path / "ctx")],
                        check=True, capture_output=True)
         try:
-            digest = bake.refresh_base({**pins.load(path), "ROCM_BASE_IMAGE": ref}, path)
+            digest = preflight.refresh_base({**pins.load(path), "ROCM_BASE_IMAGE": ref}, path)
             served = subprocess.run(["docker", "buildx", "imagetools", "inspect", f"{ref}@{digest}"],
                                     capture_output=True, text=True)
         finally:  # the push also left the image in the engine's store
             subprocess.run(["docker", "image", "rm", ref], capture_output=True)
-    assert bake.DIGEST.match(digest) and served.returncode == 0, served.stderr
+    assert preflight.DIGEST.match(digest) and served.returncode == 0, served.stderr
     assert pins.load(path)["ROCM_BASE_DIGEST"] == digest
     assert "# the tag's manifest digest" in path.read_text()  # the comment survives
 
@@ -43,10 +45,10 @@ def test_unreachable_registry_is_one_line_and_changes_nothing(tmp_path):
     path = _versions(tmp_path)
     before = path.read_text()
     with pytest.raises(UserError, match=r"cannot resolve 127\.0\.0\.1:9/rocm/none:x .*make refresh-base"):
-        bake.refresh_base({**pins.load(path), "ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/none:x"}, path)
+        preflight.refresh_base({**pins.load(path), "ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/none:x"}, path)
     assert path.read_text() == before
 
 
 def test_production_preflight_refuses_an_unpinned_base(pin):
     with pytest.raises(UserError, match="ROCM_BASE_DIGEST=unresolved is not a sha256 digest; run `make refresh-base`"):
-        bake.check_production_base({**pin, "ROCM_BASE_DIGEST": "unresolved"})
+        preflight.check_production_base({**pin, "ROCM_BASE_DIGEST": "unresolved"})

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, aiter_guard
+from rocm_images import REPO_ROOT, UserError
+from rocm_images.stages import aiter_guard
 
 FLOOR = "v0.1.14"
 

@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, bake, bench, cleanup, pins
+from rocm_images import REPO_ROOT, UserError
+from rocm_images.host import bench, cleanup, graph, preflight, transaction
+from rocm_images.stages import pins
 
 pytestmark = pytest.mark.engine
 CLI = [sys.executable, "-m", "rocm_images"]
@@ -30,12 +32,12 @@ def test_low_disk_stops_before_building(sandbox_images):
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert err.startswith("error: only ") and "a build needs 1000000 GiB; free disk space" in err and "\n" not in err
-    assert _image_id(f"{cleanup.TEST_PREFIX}/vllm:faults-disk") == "" and bake.candidates() == []
+    assert _image_id(f"{cleanup.TEST_PREFIX}/vllm:faults-disk") == "" and transaction.candidates() == []
 
 
 def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
-    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom rocm_images import bake\n"
-                               "with bake.build_lock():\n    print('locked', flush=True)\n    time.sleep(60)"],
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom rocm_images.host import transaction\n"
+                               "with transaction.build_lock():\n    print('locked', flush=True)\n    time.sleep(60)"],
                               cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -58,12 +60,12 @@ def test_an_image_failing_verification_after_load_moves_no_tag_and_leaves_no_can
     subprocess.run(["docker", "tag", good, last_good], check=True)
     try:
         with pytest.raises(UserError, match=r"label org.rocm-images.profile='production' != sandbox; refusing to tag"):
-            bake.build("sandbox", ["vllm"], tag="faults-verify",
+            transaction.build("sandbox", ["vllm"], tag="faults-verify",
                        extra=["--set", "vllm.labels.org.rocm-images.profile=production"])
         assert _image_id(last_good) == _image_id(good), "a tag moved to an image that failed its checks"
-        assert bake.candidates() == []
+        assert transaction.candidates() == []
     finally:
-        subprocess.run(["docker", "image", "rm", last_good, *bake.candidates()], capture_output=True)
+        subprocess.run(["docker", "image", "rm", last_good, *transaction.candidates()], capture_output=True)
 
 
 def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbox_images, tmp_path):
@@ -72,10 +74,11 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
     good = sandbox_images["vllm"][0]
     last_good = f"{cleanup.TEST_PREFIX}/vllm:faults-interrupt"
     subprocess.run(["docker", "tag", good, last_good], check=True)
-    series = bench.edited_series(pins.load(), bake.BUILD_DIR / "faults-series")
-    override, sets = bake.series_override(series, ("vllm",))
-    code = ("import sys\nfrom rocm_images import UserError, bake\ntry:\n"
-            f"    bake.build('sandbox', ['vllm'], tag='faults-interrupt', extra={['--progress=plain', *sets]!r})\n"
+    series = bench.edited_series(pins.load(), graph.BUILD_DIR / "faults-series")
+    override, sets = graph.series_override(series, ("vllm",))
+    code = ("import sys\nfrom rocm_images import UserError\nfrom rocm_images.host import transaction\ntry:\n"
+            f"    transaction.build('sandbox', ['vllm'], tag='faults-interrupt',\n"
+            f"                      extra={['--progress=plain', *sets]!r})\n"
             "except UserError as e:\n    print(f'error: {e}', file=sys.stderr)\n    sys.exit(2)\n")
     env = dict(os.environ, PATCH_MODE="full", **override)
     first = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
@@ -93,14 +96,14 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
         assert first.returncode == 2, out[-3000:]
         assert "error: build interrupted; previous tags are untouched; rerun to resume from the cache" in out
         assert _image_id(last_good) == _image_id(good), "the tag moved although the build did not finish"
-        assert bake.candidates() == []
+        assert transaction.candidates() == []
         second = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True,
                                 text=True, timeout=1800)
         assert second.returncode == 0, second.stderr[-3000:]
         assert "CACHED" in second.stderr + second.stdout  # the steps before the wheel came from the cache
-        labels = bake.image_labels(last_good)
+        labels = transaction.image_labels(last_good)
         assert _image_id(last_good) != _image_id(good) and labels["org.rocm-images.profile"] == "sandbox"
-        assert bake.candidates() == []
+        assert transaction.candidates() == []
     finally:
         subprocess.run(["docker", "image", "rm", last_good], capture_output=True)
         shutil.rmtree(series, ignore_errors=True)
@@ -108,7 +111,7 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
 
 def test_unreachable_production_base_suggests_the_sandbox():
     with pytest.raises(UserError) as err:  # a loopback port nobody listens on: unreachable on any machine
-        bake.check_production_base({"ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/vllm-dev:none",
+        preflight.check_production_base({"ROCM_BASE_IMAGE": "127.0.0.1:9/rocm/vllm-dev:none",
                                     "ROCM_BASE_DIGEST": "sha256:" + "0" * 64})
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"production base image 127.0.0.1:9/rocm/vllm-dev:none@sha256:{'0' * 64} "

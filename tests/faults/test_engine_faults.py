@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from rocm_images import REPO_ROOT, engine
+from rocm_images import REPO_ROOT
+from rocm_images.host import engine
 
 pytestmark = pytest.mark.engine
 REAL_DOCKER = shutil.which("docker")

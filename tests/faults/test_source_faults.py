@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rocm_images import UserError, sdist
+from rocm_images import UserError
+from rocm_images.host import sdist
 
 
 def test_checksum_mismatch_discards_the_download(monkeypatch, tmp_path, pin):

@@ -11,8 +11,8 @@ import uuid
 import pytest
 import testinfra
 
-from rocm_images import bake
-from rocm_images.smoke import gpu_flags
+from rocm_images.host import transaction
+from rocm_images.host.smoke import gpu_flags
 
 HAS_GPU = os.path.exists("/dev/kfd")
 
@@ -54,7 +54,7 @@ def host(image_ref):
 
 @pytest.fixture(scope="session")
 def labels(image_ref) -> dict[str, str]:
-    found = bake.image_labels(image_ref)
+    found = transaction.image_labels(image_ref)
     assert found is not None, f"{image_ref} is not in the engine"
     return found
 

@@ -6,14 +6,15 @@ import subprocess
 
 import pytest
 
-from rocm_images import REPO_ROOT, bake
+from rocm_images import REPO_ROOT
+from rocm_images.host import graph
 
 pytestmark = pytest.mark.engine
 
 
 def _bake(*overrides: str) -> subprocess.CompletedProcess[str]:
-    env = bake.environment("sandbox", "guardtest")
-    cmd = bake.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)],
+    env = graph.environment("sandbox", "guardtest")
+    cmd = graph.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)],
                         "rocm_base-core")
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
 

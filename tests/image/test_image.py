@@ -215,3 +215,10 @@ def test_no_wheel_file_is_left_in_the_image(host):
     (/usr/share/python-wheels is the OS's ensurepip bundle, not ours.)"""
     out = host.run("find / -xdev -name '*.whl' -not -path '/proc/*' -not -path '/usr/share/python-wheels/*'")
     assert out.stdout.split() == []
+
+
+def test_the_runtime_image_carries_only_in_image_code(host):
+    """The image gets the probe and the knob check, not the host tooling (CLI, engine installer, pusher)."""
+    out = host.run("cd /opt/rocm-images/rocm_images && find . -name '*.py' | sort")
+    assert out.stdout.split() == ["./__init__.py", "./image/__init__.py", "./image/aiter_facts.py",
+                                  "./image/knobs.py", "./image/probe.py"]

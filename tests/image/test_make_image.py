@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from rocm_images import REPO_ROOT, cleanup
+from rocm_images import REPO_ROOT
+from rocm_images.host import cleanup
 
 pytestmark = pytest.mark.engine
 

@@ -10,12 +10,13 @@ import pytest
 from dispatch_cases import CASES
 from runner import run_harness
 
-from rocm_images import bake, patches
+from rocm_images.host import graph
+from rocm_images.stages import patches
 
 
 @pytest.fixture(scope="session")
 def upstream_tree(pin) -> Path:
-    return bake.vllm_source(pin)
+    return graph.vllm_source(pin)
 
 @pytest.fixture(scope="session")
 def patched_tree(pin, upstream_tree, tmp_path_factory) -> Path:

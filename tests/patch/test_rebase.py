@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
-from rocm_images import UserError, cli, patches, vllm_ref
+from rocm_images import UserError
+from rocm_images.host import cli, vllm_ref
+from rocm_images.stages import patches
 
 APPLIES, BREAKS = "v0.22.0", "v0.23.0"  # releases either side of the pin: the series applies / envs.py moved
 

@@ -12,7 +12,8 @@ import subprocess
 import pytest
 from dispatch_cases import CASES, case_id, ran
 
-from rocm_images import UserError, patches
+from rocm_images import UserError
+from rocm_images.stages import patches
 
 TOUCHED = ("vllm/envs.py", "vllm/_aiter_ops.py", "vllm/model_executor/layers/mhc.py",
            "vllm/models/deepseek_v4/amd/model.py", "vllm/models/deepseek_v4/amd/mtp.py")

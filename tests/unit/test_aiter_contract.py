@@ -11,7 +11,8 @@ import sys
 import pytest
 import standin
 
-from rocm_images import REPO_ROOT, probe
+from rocm_images import REPO_ROOT
+from rocm_images.image import probe
 
 torch = pytest.importorskip("torch")
 CONTRACT = json.loads((REPO_ROOT / "images" / "rocm_base" / "aiter-mhc-contract.json").read_text())

@@ -12,19 +12,20 @@ import time
 import hcl2
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, bake
+from rocm_images import REPO_ROOT, UserError
+from rocm_images.host import graph, transaction
 
 IMAGE_TARGETS = ("rocm_base", "vllm", "vllm-openai")
 OCI = ("source", "revision", "version", "created", "title", "description")
 
 
 @pytest.fixture(scope="module", params=["production", "sandbox"])
-def graph(request):
-    return request.param, json.loads(bake.print_graph(request.param, ["all"]))
+def printed(request):
+    return request.param, json.loads(graph.print_graph(request.param, ["all"]))
 
 
-def test_every_image_target_carries_the_labels(graph, pin):
-    profile, g = graph
+def test_every_image_target_carries_the_labels(printed, pin):
+    profile, g = printed
     for name in (*IMAGE_TARGETS, "test-unpatched", "test-no-module-mhc", "test-old-aiter"):
         labels = g["target"][name]["labels"]
         for key in OCI:
@@ -39,8 +40,8 @@ def test_every_image_target_carries_the_labels(graph, pin):
         assert json.loads(g["target"][name]["args"]["BUILD_INFO"]) == labels
 
 
-def test_profiles_swap_sources_through_named_contexts_only(graph, pin):
-    profile, g = graph
+def test_profiles_swap_sources_through_named_contexts_only(printed, pin):
+    profile, g = printed
     ctx = g["target"]["rocm_base"]["contexts"]
     # both profiles build vLLM from the same sha256-checked sdist
     assert ctx["vllm-src"].endswith(f"vllm-{pin['VLLM_VERSION']}")
@@ -71,11 +72,11 @@ def test_groups_and_inheritance_in_source(repo):
 
 def test_unknown_profile_is_one_clear_line():
     with pytest.raises(Exception, match=r"unknown PROFILE='rocm'; use PROFILE=production or PROFILE=sandbox"):
-        bake.profile_files("rocm")
+        graph.profile_files("rocm")
 
 
-def test_attestations_on_published_production_images_only(graph):
-    profile, g = graph
+def test_attestations_on_published_production_images_only(printed):
+    profile, g = printed
     for name in IMAGE_TARGETS:
         attest = g["target"][name].get("attest") or []
         if profile == "production":
@@ -101,23 +102,23 @@ def test_a_bad_tag_stops_make_image_in_one_line_before_anything_builds(tag):
 @pytest.mark.parametrize("prefix", ["Rocm-VLLM", "a//b", "x/", "under score!"])
 def test_a_bad_image_prefix_is_one_line(prefix):
     with pytest.raises(UserError, match=rf"IMAGE_PREFIX={re.escape(repr(prefix))} is not a valid repository path"):
-        bake.check_names("dev", prefix)
+        graph.check_names("dev", prefix)
 
 
 @pytest.mark.parametrize("tag,prefix", [("dev", "rocm-vllm"), ("v0.22.1-aiter-v0.1.14_x", "ml/rocm.vllm"),
                                         ("a" * 128, "a")])
 def test_good_names_pass(tag, prefix):
-    bake.check_names(tag, prefix)
+    graph.check_names(tag, prefix)
 
 
 def test_a_bare_bake_with_the_pins_file_builds_what_make_image_builds(pin):
     """versions.env reaches bake as a variables file: a bare `docker buildx bake -f bake.hcl -f
     build/versions.bake.json` (no CLI environment) resolves the same sources and build args."""
-    ours = json.loads(bake.print_graph("production", ["default"]))["target"]
+    ours = json.loads(graph.print_graph("production", ["default"]))["target"]
     bare_env = {k: os.environ[k] for k in ("PATH", "HOME", "DOCKER_CONFIG", "DOCKER_HOST", "IMAGE_PREFIX")
                 if k in os.environ}
     out = subprocess.run(["docker", "buildx", "bake", "-f", "bake.hcl", "-f",
-                          os.path.relpath(bake.pins_file(), REPO_ROOT), "--print", "default"],
+                          os.path.relpath(graph.pins_file(), REPO_ROOT), "--print", "default"],
                          cwd=REPO_ROOT, env=bare_env, capture_output=True, text=True, check=True)
     bare = json.loads(out.stdout)["target"]
     for name in IMAGE_TARGETS:
@@ -129,13 +130,13 @@ def test_a_bare_bake_with_the_pins_file_builds_what_make_image_builds(pin):
 
 def test_a_stray_shell_variable_does_not_override_a_pin(monkeypatch, pin):
     monkeypatch.setenv("AITER_BRANCH", "v0.1.13")
-    graph = json.loads(bake.print_graph("production", ["rocm_base"],
-                                        bake.environment("production", "latest", prepare=False)))
-    assert graph["target"]["rocm_base"]["args"]["AITER_BRANCH"] == pin["AITER_BRANCH"]
+    printed = json.loads(graph.print_graph("production", ["rocm_base"],
+                                           graph.environment("production", "latest", prepare=False)))
+    assert printed["target"]["rocm_base"]["args"]["AITER_BRANCH"] == pin["AITER_BRANCH"]
 
 
 def test_unknown_targets_are_one_line_before_anything_builds():
     start = time.monotonic()
     with pytest.raises(UserError, match=r"^TARGETS=vllm,bogus: not a target or group of bake.hcl; use e.g."):
-        bake.build("sandbox", ["vllm", "bogus"], tag="never")
+        transaction.build("sandbox", ["vllm", "bogus"], tag="never")
     assert time.monotonic() - start < 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rocm_images import bench
+from rocm_images.host import bench
 
 
 class _Resp:

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, engine
+from rocm_images import REPO_ROOT, UserError
+from rocm_images.host import engine
 
 pytestmark = pytest.mark.engine
 

@@ -10,9 +10,10 @@ import subprocess
 import pytest
 import yaml
 
-from rocm_images import bake, lint, patches
+from rocm_images.host import graph, lint
+from rocm_images.stages import patches
 
-EXAMPLES = sorted(p for p in (bake.REPO_ROOT / "examples").rglob("*") if p.is_file())
+EXAMPLES = sorted(p for p in (graph.REPO_ROOT / "examples").rglob("*") if p.is_file())
 IMAGE_REF = re.compile(r"(?:[a-z0-9.-]+[/#])+vllm(?:-openai)?[@:][^\s\"']+")
 KNOB = re.compile(r"\b(VLLM_[A-Z0-9_]+)\b")
 
@@ -22,7 +23,7 @@ def known_knobs(pin, tmp_path_factory) -> set[str]:
     """Keys of environment_variables in the PATCHED vllm/envs.py (the real sdist + our series)."""
     tree = tmp_path_factory.mktemp("envs")
     (tree / "vllm").mkdir()
-    shutil.copy(bake.vllm_source(pin) / "vllm" / "envs.py", tree / "vllm" / "envs.py")
+    shutil.copy(graph.vllm_source(pin) / "vllm" / "envs.py", tree / "vllm" / "envs.py")
     patches.apply([p for p in patches.series(pin["VLLM_REF"]) if "vllm/envs.py" in patches.touched_files(p)], tree)
     for node in ast.walk(ast.parse((tree / "vllm" / "envs.py").read_text())):
         target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
@@ -32,7 +33,7 @@ def known_knobs(pin, tmp_path_factory) -> set[str]:
 
 
 def test_there_is_one_example_per_audience():
-    names = {p.relative_to(bake.REPO_ROOT / "examples").parts[0] for p in EXAMPLES}
+    names = {p.relative_to(graph.REPO_ROOT / "examples").parts[0] for p in EXAMPLES}
     assert names == {"kubernetes", "slurm", "docker", "github-actions"}
 
 
@@ -42,7 +43,7 @@ def test_yaml_is_valid(path):
 
 
 def _k8s(name: str) -> list[dict]:
-    return list(yaml.safe_load_all((bake.REPO_ROOT / "examples" / "kubernetes" / name).read_text()))
+    return list(yaml.safe_load_all((graph.REPO_ROOT / "examples" / "kubernetes" / name).read_text()))
 
 
 @pytest.mark.parametrize("name", ["deepseek-v4.yaml", "mhc-probe-job.yaml"])
@@ -93,19 +94,19 @@ def test_the_probe_is_a_job_not_a_bare_pod():
 
 def test_workflow_validates_against_the_github_workflow_schema():
     proc = subprocess.run([lint._tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-                           str(bake.REPO_ROOT / "examples/github-actions/build-smoke-push.yml")],
+                           str(graph.REPO_ROOT / "examples/github-actions/build-smoke-push.yml")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_slurm_job_imports_the_image_once_and_passes_the_gpus_explicitly():
-    text = (bake.REPO_ROOT / "examples/slurm/deepseek-v4.sbatch").read_text()
+    text = (graph.REPO_ROOT / "examples/slurm/deepseek-v4.sbatch").read_text()
     assert 'if [ ! -f "$SQSH" ]' in text and "enroot import" in text and '--container-image="$SQSH"' in text
     assert "/dev/kfd:/dev/kfd" in text and "/dev/dri:/dev/dri" in text
 
 
 def test_workflow_builds_with_make_on_a_self_hosted_amd_runner_and_smokes():
-    wf = yaml.safe_load((bake.REPO_ROOT / "examples/github-actions/build-smoke-push.yml").read_text())
+    wf = yaml.safe_load((graph.REPO_ROOT / "examples/github-actions/build-smoke-push.yml").read_text())
     (job,) = wf["jobs"].values()
     assert "self-hosted" in job["runs-on"]
     runs = [s.get("run", "") for s in job["steps"]]
@@ -134,14 +135,14 @@ def test_knobs_exist_in_the_patched_vllm(path, known_knobs):
 
 
 def test_workflow_push_step_fails_when_the_push_fails():
-    wf = yaml.safe_load((bake.REPO_ROOT / "examples/github-actions/build-smoke-push.yml").read_text())
+    wf = yaml.safe_load((graph.REPO_ROOT / "examples/github-actions/build-smoke-push.yml").read_text())
     (job,) = wf["jobs"].values()
     (push_step,) = [s["run"] for s in job["steps"] if "make push" in s.get("run", "")]
     assert "|" not in push_step or "set -o pipefail" in push_step.split("make push")[0], push_step
 
 
 def test_docker_example_runs_without_a_tty_with_amds_run_flags():
-    text = (bake.REPO_ROOT / "examples/docker/deepseek-v4-server.sh").read_text()
+    text = (graph.REPO_ROOT / "examples/docker/deepseek-v4-server.sh").read_text()
     args = text.split("docker run", 1)[1].split()
     assert "-it" not in args and "-t" not in args and "--tty" not in args
     for flag in ("--device /dev/kfd", "--device /dev/dri", "--cap-add SYS_PTRACE", "--security-opt seccomp=unconfined",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rocm_images import knobs
+from rocm_images.image import knobs
 
 
 def _topology(root: Path, versions: list[int]) -> Path:

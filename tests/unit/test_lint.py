@@ -4,7 +4,8 @@ import subprocess
 
 import pytest
 
-from rocm_images import REPO_ROOT, lint
+from rocm_images import REPO_ROOT
+from rocm_images.host import lint
 
 
 @pytest.mark.parametrize("tool", ["hadolint", "ruff", "shellcheck"])

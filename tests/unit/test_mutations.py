@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, mutate
+from rocm_images import REPO_ROOT, UserError
+from rocm_images.host import mutate
 
 MUTANTS = mutate.load()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rocm_images import UserError, pins
+from rocm_images import UserError
+from rocm_images.stages import pins
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -110,7 +111,7 @@ def _uses(key: str, repo: Path) -> list[str]:
         text = _re.sub(rf'variable "{key}" {{[^}}]*}}', "", (repo / f).read_text())
         if _re.search(rf"\b{key}\b", text):
             found.append(f)
-    for f in [*(repo / "src" / "rocm_images").glob("*.py"), repo / "Makefile"]:
+    for f in [*(repo / "src" / "rocm_images").rglob("*.py"), repo / "Makefile"]:
         if f.name != "pins.py" and _re.search(rf"\b{key}\b", f.read_text()):
             found.append(f.name)
     return found

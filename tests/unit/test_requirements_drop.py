@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from rocm_images import REPO_ROOT, UserError, bake, requirements
+from rocm_images import REPO_ROOT, UserError
+from rocm_images.host import graph
+from rocm_images.stages import requirements
 
 DROPS = REPO_ROOT / "images" / "vllm" / "requirements-drop"
 
 
 @pytest.fixture(scope="module")
 def upstream(pin) -> list[str]:
-    return requirements.expand(bake.vllm_source(pin) / "requirements" / "rocm.txt")
+    return requirements.expand(graph.vllm_source(pin) / "requirements" / "rocm.txt")
 
 
 def test_includes_are_expanded_and_comments_dropped(upstream):

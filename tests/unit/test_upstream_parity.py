@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from rocm_images import REPO_ROOT, bake
+from rocm_images import REPO_ROOT
+from rocm_images.host import graph
 
 PARITY = tomllib.loads((REPO_ROOT / "docker" / "upstream-parity.toml").read_text())
 NOT_PINS = ("SCCACHE_", "USE_SCCACHE")
@@ -65,7 +66,7 @@ def chain_env(graph: dict[str, tuple[str, dict[str, str]]], stage: str) -> dict[
 
 @pytest.fixture(scope="module")
 def upstream(pin) -> Path:
-    return bake.vllm_source(pin) / "docker"
+    return graph.vllm_source(pin) / "docker"
 
 
 OURS = REPO_ROOT / "docker"
@@ -131,7 +132,7 @@ def test_make_print_lists_one_target_per_upstream_component(pin):
     """`make print PROFILE=production` shows each component stage as its own bake target."""
     import json
 
-    graph = json.loads(bake.print_graph("production", ["components"]))
+    printed = json.loads(graph.print_graph("production", ["components"]))
     components = {ours.split(":")[1] for theirs, ours in PARITY["stages"]["rocm_base"].items()
                   if theirs.startswith("build_")}
-    assert {t["target"] for t in graph["target"].values()} == components
+    assert {t["target"] for t in printed["target"].values()} == components

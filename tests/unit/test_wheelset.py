@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rocm_images import UserError, wheelset
+from rocm_images import UserError
+from rocm_images.stages import wheelset
 
 
 def _wheels(tmp_path, *names):

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .build_info import INFO_FILE, aiter_module_mhc, module_mhc_facts
+from .aiter_facts import INFO_FILE, aiter_module_mhc, module_mhc_facts
 
 DSV4_HIDDEN_SIZES = (4096, 7168)  # DeepSeek-V4's hidden sizes (both accepted by aiter's mHC kernels)
 DSV4_HIDDEN = DSV4_HIDDEN_SIZES[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from . import UserError
+from .. import UserError
 
 MAGIC = b"__CLANG_OFFLOAD_BUNDLE__"
 COMPRESSED_MAGIC = b"CCOB"  # clang's compressed bundle; its ids are inside the compressed payload

@@ -8,7 +8,8 @@ import os
 import subprocess
 import sys
 
-from . import REPO_ROOT, UserError, engine, sandbox_base
+from .. import REPO_ROOT, UserError
+from . import engine, sandbox_base
 
 
 def run(image: str, select: str = "") -> int:

@@ -1,33 +1,26 @@
-"""Drive `docker buildx bake`: environment from versions.env, profile files, preflight, safe tagging."""
+"""The bake graph as bake computes it: the profile files, the environment and pins file bake reads, and
+`bake --print` read back as records keyed by target (tags, labels). Python reads these facts; it does not
+rebuild them."""
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import REPO_ROOT, UserError, aiter_guard, engine, patches, pins, sandbox_base, sdist
+from .. import REPO_ROOT, UserError
+from ..stages import patches, pins
+from . import sandbox_base, sdist
 
 PROFILES = {"production": ["bake.hcl"], "sandbox": ["bake.hcl", "bake.sandbox.hcl"]}
 BUILD_DIR = REPO_ROOT / "build"
-LOCK_FILE = BUILD_DIR / ".image.lock"
-MIN_FREE_GB = float(os.environ.get("ROCM_IMAGES_MIN_FREE_GB", "15"))
 DEFAULT_TARGETS = ("default",)
-
-
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # the engine's rule for a tag
 _REPO_PATH = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
@@ -144,65 +137,6 @@ def print_graph(profile: str, targets: list[str], env: dict[str, str] | None = N
     return out.stdout
 
 
-def check_disk(path: Path = REPO_ROOT, need_gb: float = MIN_FREE_GB) -> None:
-    free = shutil.disk_usage(path).free / 2**30
-    docker_root = Path("/var/lib/docker")
-    if docker_root.exists():
-        free = min(free, shutil.disk_usage(docker_root).free / 2**30)
-    if free < need_gb:
-        raise UserError(f"only {free:.1f} GiB free, a build needs {need_gb:.0f} GiB; free disk space "
-                        "(e.g. `docker builder prune`) and retry")
-
-
-def check_production_base(pin: dict[str, str]) -> None:
-    if not DIGEST.match(pin["ROCM_BASE_DIGEST"]):
-        raise UserError(f"ROCM_BASE_DIGEST={pin['ROCM_BASE_DIGEST']} is not a sha256 digest; run `make refresh-base` "
-                        "on a host that can reach the registry and commit versions.env")
-    ref = f"{pin['ROCM_BASE_IMAGE']}@{pin['ROCM_BASE_DIGEST']}"
-    if sandbox_base.exists(ref):
-        return
-    try:
-        ok = subprocess.run(["docker", "buildx", "imagetools", "inspect", ref], capture_output=True,
-                            timeout=60).returncode == 0
-    except subprocess.TimeoutExpired:
-        ok = False
-    if not ok:
-        raise UserError(f"production base image {ref} is unreachable from this machine (no registry access); "
-                        "build offline with `make image PROFILE=sandbox`")
-
-
-def refresh_base(pin: dict[str, str], path: Path = pins.VERSIONS_FILE) -> str:
-    """Resolve ROCM_BASE_IMAGE's tag to its manifest digest now and write it to versions.env."""
-    ref = pin["ROCM_BASE_IMAGE"]
-    out = subprocess.run(["docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}"],
-                         capture_output=True, text=True)
-    digest = json.loads(out.stdout or "{}").get("digest", "") if out.returncode == 0 else ""
-    if not DIGEST.match(digest):
-        raise UserError(f"cannot resolve {ref} (no registry access?); run `make refresh-base` where it is reachable")
-    pins.set_value("ROCM_BASE_DIGEST", digest, path)
-    return digest
-
-
-@contextmanager
-def build_lock() -> Iterator[None]:
-    BUILD_DIR.mkdir(exist_ok=True)
-    with LOCK_FILE.open("a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise UserError(f"another `make image` is running (pid {f.read().strip() or '?'}); "
-                            "wait for it to finish, then rerun") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
-            yield
-        finally:
-            f.truncate(0)
-
-
 def check_targets(profile: str, targets: list[str]) -> None:
     """Unknown TARGETS stop in one line before the engine, the lock or bake (bake --print names the problem)."""
     profile_files(profile)
@@ -226,86 +160,3 @@ def records(profile: str, targets: list[str], env: dict[str, str] | None = None)
     graph = json.loads(print_graph(profile, targets, env))
     return {name: Record(name, t.get("tags", []), t.get("labels", {}))
             for name, t in graph["target"].items() if t.get("tags")}
-
-
-def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
-          extra: list[str] | None = None) -> dict[str, list[str]]:
-    """Build into a candidate tag, verify, then move the real tags. Returns the final tags by target name."""
-    targets = targets or list(DEFAULT_TARGETS)
-    check_names(tag, os.environ.get("IMAGE_PREFIX"))
-    check_targets(profile, targets)
-    pin = pins.load()
-    pins.check_aiter_policy(pin)
-    profile_files(profile)
-    engine.require()
-    check_disk()
-    with build_lock():
-        _untag(candidates())  # leftovers of a build killed too hard to clean up (SIGKILL)
-        if profile == "production":
-            engine.require_image_store()
-            check_production_base(pin)
-            aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"])
-        else:
-            sandbox_base.ensure(pin)
-        candidate = f"candidate-{uuid.uuid4().hex[:10]}"
-        env = environment(profile, candidate, pin)
-        cand = records(profile, targets, env)
-        # the tags the build moves to: bake computes them for TAG=tag, as it did the candidates
-        final_of = records(profile, targets, {**env, "TAG": tag})
-        cand_tags = [t for r in cand.values() for t in r.tags]
-        # the build lands on candidate tags; real tags move only after every image built and passed its checks,
-        # and candidates are removed whatever happens (failure, Ctrl-C, SIGTERM)
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        try:
-            proc = subprocess.run(bake_cmd(profile, "--load", *(extra or []), *targets), cwd=REPO_ROOT, env=env)
-            if proc.returncode != 0:
-                raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
-                                "untouched; fix the error above and rerun (cached steps are reused)")
-            for rec in cand.values():
-                for ct in rec.tags:
-                    _verify(ct, rec.labels)
-            for name, rec in cand.items():
-                for ct, ft in zip(rec.tags, final_of[name].tags, strict=True):
-                    subprocess.run(["docker", "tag", ct, ft], check=True)
-            return {name: final_of[name].tags for name in cand}
-        except KeyboardInterrupt:
-            raise UserError("build interrupted; previous tags are untouched; rerun to resume from the cache") from None
-        finally:
-            _untag(cand_tags)
-            signal.signal(signal.SIGTERM, previous)
-
-
-def candidates() -> list[str]:
-    """Candidate tags in the engine (a build's own, or leftovers of one that was killed)."""
-    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
-                         text=True)
-    return [r for r in out.stdout.split() if ":candidate-" in r]
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def image_labels(ref: str) -> dict[str, str] | None:
-    """The image's labels ({} when it has none); None when the engine does not have the image."""
-    import json
-
-    out = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True)
-    if out.returncode != 0:
-        return None
-    return json.loads(out.stdout)[0]["Config"].get("Labels") or {}
-
-
-def _verify(ref: str, want: dict[str, str]) -> None:
-    """Cheap post-build check before a tag moves: the loaded image carries every label bake computed for it."""
-    labels = image_labels(ref)
-    if labels is None:
-        raise UserError(f"{ref} was not loaded into the engine")
-    for key, value in want.items():
-        if labels.get(key) != value:
-            raise UserError(f"{ref}: label {key}={labels.get(key)!r} != {value}; refusing to tag")
-
-
-def _untag(refs: list[str]) -> None:
-    for r in refs:
-        subprocess.run(["docker", "image", "rm", "--no-prune", r], capture_output=True)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import REPO_ROOT, UserError
+from .. import REPO_ROOT, UserError
 
 PATCH_ROOT = REPO_ROOT / "images" / "vllm" / "patches"
 _FAILED = re.compile(r"patch failed: (?P<file>.+):(?P<line>\d+)")
@@ -122,7 +122,7 @@ def refresh(tree: Path, ref: str, root: Path = PATCH_ROOT) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """In-image entry: python -m rocm_images.patches --series DIR --tree DIR --mode MODE --stage STAGE."""
+    """In-image entry: python -m rocm_images.stages.patches --series DIR --tree DIR --mode MODE --stage STAGE."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--series", type=Path, required=True)
     ap.add_argument("--tree", type=Path, required=True)

@@ -10,7 +10,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from . import REPO_ROOT, UserError
+from .. import REPO_ROOT, UserError
 
 CACHE_DIR = Path(os.environ.get("ROCM_IMAGES_CACHE", REPO_ROOT / "build" / "cache"))
 _JSON = "application/vnd.pypi.simple.v1+json"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
 
 BINARY = "docker-registry"
 

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import REPO_ROOT, UserError
+from .. import REPO_ROOT, UserError
 
 PATCH_WORK = REPO_ROOT / "build" / "patch-work"
 
@@ -21,7 +21,7 @@ def _engine(_: argparse.Namespace) -> None:
 
 
 def _pins(a: argparse.Namespace) -> None:
-    from . import pins
+    from ..stages import pins
 
     pin = pins.load()
     pins.check_aiter_policy(pin)
@@ -29,15 +29,16 @@ def _pins(a: argparse.Namespace) -> None:
 
 
 def _base(a: argparse.Namespace) -> None:
-    from . import pins, sandbox_base
+    from ..stages import pins
+    from . import sandbox_base
 
     print(f"sandbox base: {sandbox_base.ensure(pins.load(), rebuild=a.rebuild)} ({sandbox_base.STANDIN_LABEL})")
 
 
 def _image(a: argparse.Namespace) -> None:
-    from . import bake
+    from . import transaction
 
-    built = bake.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag)
+    built = transaction.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag)
     note = " — SANDBOX images (stand-ins; not a ROCm result; cannot be pushed)" if a.profile == "sandbox" else ""
     print(f"built ({a.profile}){note}:")
     for t in (t for tags in built.values() for t in tags):
@@ -49,11 +50,12 @@ def _image(a: argparse.Namespace) -> None:
 
 
 def _refresh_base(_: argparse.Namespace) -> None:
-    from . import bake, engine, pins
+    from ..stages import pins
+    from . import engine, preflight
 
     engine.require()
     pin = pins.load()
-    print(f"ROCM_BASE_DIGEST={bake.refresh_base(pin)} ({pin['ROCM_BASE_IMAGE']}); commit versions.env")
+    print(f"ROCM_BASE_DIGEST={preflight.refresh_base(pin)} ({pin['ROCM_BASE_IMAGE']}); commit versions.env")
 
 
 def _clean_images(_: argparse.Namespace) -> None:
@@ -66,10 +68,10 @@ def _clean_images(_: argparse.Namespace) -> None:
 
 
 def _print(a: argparse.Namespace) -> None:
-    from . import bake
+    from . import graph
 
     # the component stages are production's (the sandbox replaces their wheel set as a whole)
-    sys.stdout.write(bake.print_graph(a.profile, ["all", "components"] if a.profile == "production" else ["all"]))
+    sys.stdout.write(graph.print_graph(a.profile, ["all", "components"] if a.profile == "production" else ["all"]))
 
 
 def _lint(_: argparse.Namespace) -> None:
@@ -82,7 +84,8 @@ def _lint(_: argparse.Namespace) -> None:
 
 
 def _patch_check(a: argparse.Namespace) -> None:
-    from . import patches, pins, vllm_ref
+    from ..stages import patches, pins
+    from . import vllm_ref
 
     pin = pins.load()
     ref = a.ref or pin["VLLM_REF"]
@@ -97,7 +100,8 @@ def _patch_check(a: argparse.Namespace) -> None:
 
 
 def _patch_work(a: argparse.Namespace) -> None:
-    from . import patches, pins, vllm_ref
+    from ..stages import patches, pins
+    from . import vllm_ref
 
     pin = pins.load()
     ref = a.ref or pin["VLLM_REF"]
@@ -109,7 +113,7 @@ def _patch_work(a: argparse.Namespace) -> None:
 
 
 def _patch_refresh(a: argparse.Namespace) -> None:
-    from . import patches, pins
+    from ..stages import patches, pins
 
     out = patches.refresh(PATCH_WORK, a.ref or pins.load()["VLLM_REF"])
     print("patch series regenerated:\n" + "\n".join(f"  {p.relative_to(REPO_ROOT)}" for p in out))

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -43,7 +43,7 @@ def expand(path: Path, seen: tuple[Path, ...] = ()) -> list[str]:
         if line.startswith(("-r ", "--requirement ")):
             lines += expand(path.parent / line.split(None, 1)[1], (*seen, path))
         elif line.startswith("-"):
-            raise UserError(f"{path}: option line {line!r} is not supported; extend rocm_images.requirements")
+            raise UserError(f"{path}: option line {line!r} is not supported; extend rocm_images.stages.requirements")
         else:
             lines.append(line)
     return lines

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import REPO_ROOT
+from .. import REPO_ROOT
 
 # DL3008/DL3013: pins live in versions.env, not Dockerfile lines; DL3006/DL3022: FROM/COPY --from a named context
 HADOLINT_IGNORE = ("DL3008", "DL3013", "DL3006", "DL3003", "DL3042", "DL4006", "DL3022")

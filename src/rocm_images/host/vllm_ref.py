@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import UserError, bake, patches, pins, sdist
+from .. import UserError
+from ..stages import patches, pins
+from . import graph, sdist
 
 
 def source(ref: str, pin: dict[str, str]) -> tuple[Path, str]:
     """(unpacked tree, where its checksum came from)."""
     if ref == pin["VLLM_REF"]:
-        return bake.vllm_source(pin), "sha256 pinned in versions.env"
+        return graph.vllm_source(pin), "sha256 pinned in versions.env"
     if pins.tag_version(ref) is None:
         raise UserError(f"VLLM_REF={ref} is not a release tag like {pin['VLLM_REF']}; "
                         "the sandbox takes vLLM from its sdist")
     version = ref.removeprefix("v")
-    tree = sdist.source_tree(version, sdist.index_sha256(version), bake.BUILD_DIR / "src")
+    tree = sdist.source_tree(version, sdist.index_sha256(version), graph.BUILD_DIR / "src")
     return tree, "sha256 published by the package index (not pinned)"
 
 

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
 
 MIN_ENGINE = (25, 0)
 MIN_BUILDX = (0, 13)

@@ -30,9 +30,11 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from . import REPO_ROOT, UserError, bake, engine, local_registry, patches, pins, sandbox_base
+from .. import REPO_ROOT, UserError
+from ..stages import patches, pins
+from . import engine, graph, local_registry, preflight, sandbox_base, transaction
 
-OUT = bake.BUILD_DIR / "bench"
+OUT = graph.BUILD_DIR / "bench"
 REPEAT = 3
 GOALS = {"patch_rebuild_speedup": (">=", 50.0), "noop_fraction": ("<=", 0.02), "changed_layer_fraction": ("<=", 0.01)}
 MANIFEST_TYPES = ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
@@ -53,7 +55,7 @@ def edited_series(pin: dict[str, str], dest: Path) -> Path:
         touching = [p for p in series if EDITED in patches.touched_files(p)]
         for rel in {f for p in touching for f in patches.touched_files(p)}:  # every file those patches change
             (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(bake.vllm_source(pin) / rel, tree / rel)
+            shutil.copy(graph.vllm_source(pin) / rel, tree / rel)
         patches.apply(touching, tree)
         before = (tree / EDITED).read_text().splitlines(keepends=True)
     after = [*before, f"# bench edit {time.time_ns()}\n"]
@@ -66,9 +68,9 @@ def timed_build(env: dict[str, str], *extra: str, series: Path | None = None, mo
     env = dict(env, PATCH_MODE=mode)
     sets: list[str] = []
     if series is not None:
-        override, sets = bake.series_override(series)
+        override, sets = graph.series_override(series)
         env.update(override)
-    cmd = bake.bake_cmd("sandbox", "--load", "--progress=quiet", *extra, *sets, *bake.DEFAULT_TARGETS)
+    cmd = graph.bake_cmd("sandbox", "--load", "--progress=quiet", *extra, *sets, *graph.DEFAULT_TARGETS)
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     took = time.monotonic() - start
@@ -191,12 +193,12 @@ def chart(results: dict[str, float], cluster: dict[str, dict], path: Path) -> No
 def run() -> dict:
     pin = pins.load()
     engine.require()
-    bake.check_disk()
+    preflight.check_disk()
     OUT.mkdir(parents=True, exist_ok=True)
-    with bake.build_lock(), local_registry.serve(Path(tempfile.mkdtemp(prefix="bench-registry-"))) as registry:
+    with transaction.build_lock(), local_registry.serve(Path(tempfile.mkdtemp(prefix="bench-registry-"))) as registry:
         sandbox_base.ensure(pin)
-        env = bake.environment("sandbox", "bench", pin)
-        vllm_ref = bake.records("sandbox", ["vllm"], env)["vllm"].tags[0]
+        env = graph.environment("sandbox", "bench", pin)
+        vllm_ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
         secs = {"cold": timed_build(env, "--no-cache")}
         secs["noop"] = median(timed_build(env) for _ in range(REPEAT))
         before = layer_sizes(vllm_ref, OUT)
@@ -230,8 +232,8 @@ def run() -> dict:
         "production_estimate": PRODUCTION_ESTIMATE,
         "goals": {k: f"{op} {v}" for k, (op, v) in GOALS.items()},
     }
-    (bake.BUILD_DIR / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    chart(secs, cluster, bake.BUILD_DIR / "bench.png")
+    (graph.BUILD_DIR / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    chart(secs, cluster, graph.BUILD_DIR / "bench.png")
     return result
 
 

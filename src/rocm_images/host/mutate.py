@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from . import REPO_ROOT, UserError
+from .. import REPO_ROOT, UserError
 
 CATALOGUE = REPO_ROOT / "tests" / "mutations.toml"
 SCRATCH = REPO_ROOT / "build" / "mutate"

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
 from .requirements import canonical
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
 from .pins import check_aiter_policy
 
 

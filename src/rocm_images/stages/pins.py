@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import REPO_ROOT, UserError
+from .. import REPO_ROOT, UserError
 
 VERSIONS_FILE = REPO_ROOT / "versions.env"
 

@@ -10,7 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import UserError, engine
+from .. import UserError
+from . import engine
 
 # what the sandbox layers need from the OS: python + venv, a C compiler for the aiter stand-in .so, git
 PACKAGES = ("python3", "python3-venv", "python3-dev", "ca-certificates", "gcc", "libc6-dev", "git", "file")

@@ -12,7 +12,8 @@ import datetime as dt
 import re
 import subprocess
 
-from . import UserError, bake, engine
+from .. import UserError
+from . import engine, graph, transaction
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 _REGISTRY = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
@@ -29,7 +30,7 @@ def derived_tags(labels: dict[str, str], extra: str = "") -> list[str]:
 
 
 def labels_of(ref: str) -> dict[str, str]:
-    labels = bake.image_labels(ref)
+    labels = transaction.image_labels(ref)
     if labels is None:
         raise UserError(f"{ref} is not in the local engine; build it first (`make image`)")
     return labels
@@ -50,7 +51,7 @@ def check_publishable(ref: str, labels: dict[str, str]) -> None:
         raise UserError(f"{ref} is a SANDBOX image (stand-ins, not ROCm); push refuses it: build with "
                         "`make image PROFILE=production` on an AMD host")
     # what bake labels this target with today (pins, patch series, archs) is what the image must carry
-    want = bake.records("production", [labels.get("org.opencontainers.image.title", "vllm")])
+    want = graph.records("production", [labels.get("org.opencontainers.image.title", "vllm")])
     current = next(iter(want.values())).labels
     stale = [f"{k.removeprefix(OURS)}={labels.get(k)}" for k, v in current.items()
              if k.startswith(OURS) and k.removeprefix(OURS) not in NOT_PINS and labels.get(k) != v]
@@ -72,7 +73,7 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
     """Check every image first (nothing is pushed if one is refused), then push; returns name@digest lines."""
     registry = check_registry(registry)
     if extra_tag:
-        bake.check_names(extra_tag)
+        graph.check_names(extra_tag)
     engine.require()
     plans = []
     for ref in refs:
@@ -107,10 +108,10 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
 def run(profile: str, registry: str, tag: str = "", local_tag: str = "latest") -> list[str]:
     """Push the default targets' images built locally under local_tag."""
     check_registry(registry)
-    bake.profile_files(profile)
+    graph.profile_files(profile)
     if profile != "production":
         raise UserError(f"PROFILE={profile} images are SANDBOX stand-ins and are never pushed; "
                         "build and push PROFILE=production on an AMD host")
-    env = bake.environment(profile, local_tag)
-    refs = [t for r in bake.records(profile, list(bake.DEFAULT_TARGETS), env).values() for t in r.tags]
+    env = graph.environment(profile, local_tag)
+    refs = [t for r in graph.records(profile, list(graph.DEFAULT_TARGETS), env).values() for t in r.tags]
     return push_images(refs, registry, tag)

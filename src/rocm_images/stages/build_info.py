@@ -5,32 +5,16 @@ in GPU_ARCHS, and `aiter.ops.mhc` imports with mhc_pre/mhc_post (aiter's __init_
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
-from importlib.util import find_spec
-from pathlib import Path
 
-from . import UserError, code_objects
+from .. import UserError
+from ..image.aiter_facts import INFO_FILE, aiter_module_mhc, module_mhc_facts
+from . import code_objects
 
-INFO_FILE = Path("/etc/rocm-images/build-info.json")
-ELF_MAGIC = b"\x7fELF"
 # what the sandbox stand-in's module_mhc.so says about itself (images/rocm_base/sandbox-aiter/csrc/module_mhc.c)
 STANDIN_MARK = b"sandbox stand-in: no ROCm kernels inside"
-
-
-def aiter_module_mhc() -> Path:
-    spec = find_spec("aiter")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("aiter is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "jit" / "module_mhc.so"
-
-
-def module_mhc_facts(path: Path) -> dict[str, object]:
-    data = path.read_bytes()
-    return {"path": str(path), "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "elf": data[:4] == ELF_MAGIC}
 
 
 def mhc_entry_points() -> str | None:
