@@ -141,7 +141,7 @@ def test_entrypoint_reports_the_removed_knob(image_ref):
 
 def test_entrypoint_checks_without_importing_vllm(image_ref):
     """The knob check reads vLLM's envs.py alone: no vLLM package import before the container's command."""
-    code = ("import sys; from rocm_images import knobs; "
+    code = ("import sys; from rocm_images.image import knobs; "
             "print(knobs.main(), sorted(m for m in sys.modules if m.split('.')[0] == 'vllm'))")
     proc = docker_run(image_ref, "-c", code, entrypoint="python")
     assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
