@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -104,15 +105,13 @@ def test_versions_live_only_in_versions_env(pin, repo):
 def _uses(key: str, repo: Path) -> list[str]:
     """Where a pin is read: a bake expression (not just its declaration), a Dockerfile ARG the bake passes,
     or Python/Make code that names it."""
-    import re as _re
-
     found = []
     for f in ("bake.hcl", "bake.sandbox.hcl"):
-        text = _re.sub(rf'variable "{key}" {{[^}}]*}}', "", (repo / f).read_text())
-        if _re.search(rf"\b{key}\b", text):
+        text = re.sub(rf'variable "{key}" {{[^}}]*}}', "", (repo / f).read_text())
+        if re.search(rf"\b{key}\b", text):
             found.append(f)
     for f in [*(repo / "src" / "rocm_images").rglob("*.py"), repo / "Makefile"]:
-        if f.name != "pins.py" and _re.search(rf"\b{key}\b", f.read_text()):
+        if f.name != "pins.py" and re.search(rf"\b{key}\b", f.read_text()):
             found.append(f.name)
     return found
 
@@ -123,11 +122,9 @@ def test_nothing_pinned_is_unused(repo, pin):
 
 def test_every_pin_bake_passes_as_an_arg_is_used_by_a_dockerfile(repo, pin):
     """An ARG declared but never expanded is a pin that changes nothing."""
-    import re as _re
-
     text = "".join(f.read_text() for f in (repo / "docker").glob("Dockerfile.*"))
-    bake_args = set(_re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=\s", (repo / "bake.hcl").read_text(), _re.M))
-    unused = [k for k in pin if k in bake_args and not _re.search(r"\$\{?" + k + r"\b", text)]
+    bake_args = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=\s", (repo / "bake.hcl").read_text(), re.M))
+    unused = [k for k in pin if k in bake_args and not re.search(r"\$\{?" + k + r"\b", text)]
     assert unused == []
 
 

@@ -25,9 +25,9 @@ def leftovers() -> list[str]:
         repo, tag = img["Repository"], img["Tag"]
         if tag == "<none>" or repo == "<none>":
             found.append(img["ID"])
-        elif repo.split("/")[0] == TEST_PREFIX or repo.startswith(f"{TEST_PREFIX}-") or tag.startswith("candidate-"):
-            found.append(f"{repo}:{tag}")
-        elif repo.split("/")[0].startswith(("127.0.0.1:", "localhost:")):  # tags a loopback-registry push left
+        # test images, candidates, and tags a loopback-registry push left
+        elif (repo.split("/")[0] == TEST_PREFIX or repo.startswith(f"{TEST_PREFIX}-") or tag.startswith("candidate-")
+              or repo.split("/")[0].startswith(("127.0.0.1:", "localhost:"))):
             found.append(f"{repo}:{tag}")
     return sorted(set(found))
 
