@@ -6,14 +6,16 @@ largest absolute difference from the reference, or the error it raised.
 Only what cannot run on a CPU is a stand-in: attention/FFN/norms (small fixed projections), the tilelang fused
 post+pre kernel (vLLM's torch post then pre, which is what the kernel's docstring says it computes) and hc_head.
 
-`numerics_harness.py wiring` builds the layers through DeepseekV4DecoderLayer's own constructor instead (its
-attention, MoE and norm classes swapped for the same stand-ins), so the fused/unfused choice is the tree's own,
-and reports how often the fused op ran.
+`numerics_harness.py wiring` builds the model and the MTP layer through their own constructors instead
+(DeepseekV4Model, DeepSeekV4MultiTokenPredictorLayer and the DeepseekV4DecoderLayers they make; attention, MoE,
+norm, embedding, the MTP projections and its head swapped for the same stand-ins; one pipeline rank), so the
+fused/unfused choice and the deferred-hc_post gate are the tree's own, and reports how often the fused op ran.
 """
 
 import json
 import os
 import sys
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import torch
@@ -84,19 +86,80 @@ def moe_stub(*_args, **_kwargs) -> Stub:
     return Stub(lambda x, input_ids: f(x))
 
 
-def build_layer() -> v4.DeepseekV4DecoderLayer:
-    """A decoder layer from its own constructor: use_fused_mhc (has_tilelang upstream) is the tree's decision."""
+HF = SimpleNamespace(hidden_size=D, rms_norm_eps=EPS, hc_mult=HC, hc_sinkhorn_iters=SINKHORN, hc_eps=EPS,
+                     vocab_size=VOCAB, index_topk=8, num_hidden_layers=LAYERS)
+ONE_RANK = SimpleNamespace(is_first_rank=True, is_last_rank=True, rank_in_group=0, world_size=1)
+
+
+def vllm_config() -> SimpleNamespace:
+    """What the constructors read of VllmConfig (the MTP layer reads the draft model's config: the same here)."""
+    from vllm.config import CompilationConfig, CompilationMode
+
+    model_config = SimpleNamespace(hf_config=HF, dtype=BF16)
+    # eager: the model class's torch.compile wrapper stands aside (what is compared is the forward code)
+    return SimpleNamespace(model_config=model_config, quant_config=None,
+                           compilation_config=CompilationConfig(mode=CompilationMode.NONE),
+                           scheduler_config=SimpleNamespace(max_num_batched_tokens=T),
+                           speculative_config=SimpleNamespace(draft_model_config=model_config))
+
+
+@contextmanager
+def constructing():
+    """Stand-ins for the submodules that need a GPU or a process group; buffers the constructors put on the
+    platform's device go to the CPU while they run."""
+    from vllm.distributed import parallel_state
+
     v4.DeepseekV4Attention, v4.DeepseekV4MoE, v4.RMSNorm = attention_stub, moe_stub, lambda *a, **k: Stub(rms)
-    hf = SimpleNamespace(hidden_size=D, rms_norm_eps=EPS, hc_mult=HC, hc_sinkhorn_iters=SINKHORN, hc_eps=EPS)
-    with set_current_vllm_config(VllmConfig()):
-        layer = v4.DeepseekV4DecoderLayer(SimpleNamespace(model_config=SimpleNamespace(hf_config=hf)), "layers.0")
+    v4.VocabParallelEmbedding = lambda *a, **k: Stub(lambda ids: embedding[ids])
+    v4_mtp.RMSNorm = v4.RMSNorm
+    v4_mtp.ReplicatedLinear = lambda *a, **k: Stub(proj(D, D))
+    v4_mtp.SharedHead = lambda *a, **k: Stub(lambda h: h)  # logits are not what this harness compares
+    v4.get_pp_group = parallel_state.get_pp_group = lambda: ONE_RANK  # make_layers asks it for this rank's share
+    platform = v4.current_platform
+    platform.device_type = "cpu"
+    try:
+        with set_current_vllm_config(VllmConfig()):
+            yield
+    finally:
+        del platform.device_type  # back to the platform class's own
+
+
+def init_layer(layer: v4.DeepseekV4DecoderLayer) -> v4.DeepseekV4DecoderLayer:
+    """Random mHC weights (the constructor leaves them empty); the tilelang kernel is GPU-only."""
     with torch.no_grad():
         for site in ("attn", "ffn"):
             getattr(layer, f"hc_{site}_fn").copy_(rand(2 * HC + HC * HC, HC * D, scale=0.02))
             getattr(layer, f"hc_{site}_scale").copy_(torch.rand(3, generator=gen) + 0.5)
             getattr(layer, f"hc_{site}_base").copy_(rand(2 * HC + HC * HC, scale=0.1))
-    layer.mhc_fused_post_pre = Stub(recorded_fused_post_pre)  # the tilelang kernel is GPU-only
+    layer.mhc_fused_post_pre = Stub(recorded_fused_post_pre)
     return layer
+
+
+def build_layer() -> v4.DeepseekV4DecoderLayer:
+    """A decoder layer from its own constructor: use_fused_mhc (has_tilelang upstream) is the tree's decision."""
+    with constructing():
+        return init_layer(v4.DeepseekV4DecoderLayer(vllm_config(), "layers.0"))
+
+
+def build_model() -> v4.DeepseekV4Model:
+    """The model from its own constructor: its layers, its has_tilelang, its buffers."""
+    with constructing():
+        m = v4.DeepseekV4Model(vllm_config=vllm_config(), prefix="model")
+    for layer in m.layers:
+        init_layer(layer)
+    m.hc_head_op = Stub(hc_head)  # hc_head kernels are GPU-only
+    return m
+
+
+def build_mtp() -> v4_mtp.DeepSeekV4MultiTokenPredictorLayer:
+    with constructing():
+        p = v4_mtp.DeepSeekV4MultiTokenPredictorLayer(vllm_config(), torch.empty(T, 8, dtype=torch.int32), "mtp.0")
+    init_layer(p.mtp_block)
+    return p
+
+
+def hc_head(h: torch.Tensor, *_args) -> torch.Tensor:
+    return h.float().mean(-2).to(BF16)
 
 
 def make_layer(fused: bool) -> v4.DeepseekV4DecoderLayer:
@@ -153,19 +216,25 @@ def decoder(fused: bool) -> dict:
     return diff(x, reference_layer(layers[1], reference_layer(layers[0], h0)))
 
 
-def model(fused: bool, has_tilelang: bool, layer_factory=None) -> dict:
-    v4.get_pp_group = lambda: SimpleNamespace(is_first_rank=True, is_last_rank=True)  # one rank, no PP
+def assembled_model(fused: bool, has_tilelang: bool) -> v4.DeepseekV4Model:
+    """The model around hand-made layers, its gate set by hand (the scenarios below vary both)."""
+    v4.get_pp_group = lambda: ONE_RANK
     m = v4.DeepseekV4Model.__new__(v4.DeepseekV4Model)
     nn.Module.__init__(m)
-    m.layers = nn.ModuleList((layer_factory or (lambda: make_layer(fused)))() for _ in range(LAYERS))
+    m.layers = nn.ModuleList(make_layer(fused) for _ in range(LAYERS))
     m.start_layer, m.end_layer, m.hc_mult = 0, LAYERS, HC
     m.embed_input_ids = lambda ids: embedding[ids]
     m._mtp_hidden_buffer = torch.zeros(T, HC * D, dtype=BF16)
     m.hc_head_fn = m.hc_head_scale = m.hc_head_base = None
     m.rms_norm_eps = m.hc_eps = EPS
-    m.hc_head_op = lambda h, *_: h.float().mean(-2).to(BF16)  # hc_head kernels are GPU-only
+    m.hc_head_op = hc_head  # hc_head kernels are GPU-only
     m.norm = rms
     m.has_tilelang = has_tilelang  # what upstream's model-level gate reads
+    return m
+
+
+def check_model(m: v4.DeepseekV4Model) -> dict:
+    """The model's forward against the reference: the MTP stash (pre hc_head) and the output."""
     out = v4.DeepseekV4Model.forward(m, input_ids, positions, None)
     h = embedding[input_ids].unsqueeze(-2).repeat(1, HC, 1)
     for layer in m.layers:
@@ -173,7 +242,7 @@ def model(fused: bool, has_tilelang: bool, layer_factory=None) -> dict:
     return {"pre_head": diff(m._mtp_hidden_buffer, h.flatten(1)), "output": diff(out, rms(h.float().mean(-2).to(BF16)))}
 
 
-def mtp(fused: bool, has_tilelang: bool) -> dict:
+def assembled_mtp(fused: bool, has_tilelang: bool) -> v4_mtp.DeepSeekV4MultiTokenPredictorLayer:
     p = v4_mtp.DeepSeekV4MultiTokenPredictorLayer.__new__(v4_mtp.DeepSeekV4MultiTokenPredictorLayer)
     nn.Module.__init__(p)
     p.enorm = p.hnorm = rms
@@ -181,11 +250,23 @@ def mtp(fused: bool, has_tilelang: bool) -> dict:
     p.h_proj, p.e_proj = proj(D, D), proj(D, D)
     p.mtp_block = make_layer(fused)
     p.has_tilelang = has_tilelang
+    return p
+
+
+def check_mtp(p: v4_mtp.DeepSeekV4MultiTokenPredictorLayer) -> dict:
     prev, embeds = rand(T, HC * D).to(BF16), embedding[input_ids]
     out = p(input_ids, positions, prev, inputs_embeds=embeds)
     e = rms(torch.where(positions.unsqueeze(-1) == 0, 0, embeds))
     h = p.h_proj(rms(prev.view(-1, HC, D))) + p.e_proj(e).unsqueeze(-2)
     return diff(out, reference_layer(p.mtp_block, h).flatten(1))
+
+
+def model(fused: bool, has_tilelang: bool) -> dict:
+    return check_model(assembled_model(fused, has_tilelang))
+
+
+def mtp(fused: bool, has_tilelang: bool) -> dict:
+    return check_mtp(assembled_mtp(fused, has_tilelang))
 
 
 # "mixed": tilelang installed but not opted in, so layers take the unfused path (what the patch makes the ROCm
@@ -202,12 +283,11 @@ SCENARIOS = {
 }
 
 
-def wired_model() -> dict:
-    """Default knobs, tilelang installed: the layers decide for themselves; the model gate is upstream's
-    has_tilelang() (its constructor's value) or, patched, residual-based."""
-    from vllm.utils.import_utils import has_tilelang
-
-    return {**model(False, has_tilelang(), build_layer), "fused_calls": FUSED_CALLS[0]}
+def wired(build, check) -> dict:
+    """Default knobs, tilelang installed, everything from its constructor: the layers decide for themselves, the
+    deferred-hc_post gate is the tree's own (upstream: has_tilelang(); patched: residual is not None)."""
+    FUSED_CALLS[0] = 0
+    return {**check(build()), "fused_calls": FUSED_CALLS[0]}
 
 
 def layer_decision() -> dict:
@@ -216,7 +296,8 @@ def layer_decision() -> dict:
 
 
 if sys.argv[1:] == ["wiring"]:
-    SCENARIOS = {"wiring-decision": layer_decision, "wiring-default": wired_model}
+    SCENARIOS = {"wiring-decision": layer_decision, "wiring-default": lambda: wired(build_model, check_model),
+                 "wiring-mtp": lambda: wired(build_mtp, check_mtp)}
 results: dict = {}
 for name, run in SCENARIOS.items():
     try:

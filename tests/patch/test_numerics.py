@@ -58,14 +58,38 @@ def test_constructed_layers_take_the_unfused_aiter_path_by_default(patched_tree,
     that forces use_fused_mhc fails here (the flag is the tree's own decision, not the harness's)."""
     results = _wiring(patched_tree, tmp_path)
     assert results["wiring-decision"] == {"layer_fused": False}, results
-    r = results["wiring-default"]
-    assert _matches(r) and r["fused_calls"] == 0, r
+    for scenario in ("wiring-default", "wiring-mtp"):  # the model and the MTP layer, built as vLLM builds them
+        r = results[scenario]
+        assert _matches(r) and r["fused_calls"] == 0, (scenario, r)
     assert results["aiter_calls"] > 0, results
 
 
 def test_negative_control_upstream_constructor_fuses_whenever_tilelang_is_installed(upstream_tree, tmp_path):
     results = _wiring(upstream_tree, tmp_path)
     assert results["wiring-decision"] == {"layer_fused": True}, results
+
+
+UPSTREAM_GATE = '__import__("vllm.utils.import_utils", fromlist=["x"]).has_tilelang()'  # what upstream asks
+
+
+@pytest.mark.parametrize("module,patched,upstream", [
+    ("model.py", "if layer is not None and residual is not None:", f"if layer is not None and {UPSTREAM_GATE}:"),
+    ("mtp.py", "if residual is not None:", f"if {UPSTREAM_GATE}:"),
+])
+def test_mutation_control_the_upstream_gate_fails_the_constructed_model(patched_tree, tmp_path, module, patched,
+                                                                        upstream):
+    """The patched layers unfused by default but the deferred hc_post gated on has_tilelang again (one line, in a
+    copy of the patched tree): the model or MTP layer built by its own constructor must fail."""
+    tree = tmp_path / "mutant"
+    shutil.copytree(patched_tree, tree, symlinks=True)
+    path = tree / "vllm" / "models" / "deepseek_v4" / "amd" / module
+    assert path.read_text().count(patched) == 1
+    path.write_text(path.read_text().replace(patched, upstream))
+    (tmp_path / "run").mkdir()
+    results = _wiring(tree, tmp_path / "run")
+    r = results["wiring-default" if module == "model.py" else "wiring-mtp"]
+    # hc_post on residual streams the unfused layers never returned (None), as upstream does in the mixed case
+    assert not _matches(r) and "NoneType" in r.get("error", "NoneType"), r
 
 
 def test_mutation_control_a_forced_fused_flag_fails_the_wiring_check(patched_tree, tmp_path):
