@@ -81,28 +81,73 @@ function "description" {
   }[title]
 }
 
-// the labels of a published image; its BUILD_INFO arg carries the same map into the image's build-info.json
+// the name of every label this project writes, by role: the one place a label is named. Python reads this map
+// from `bake --print label-names` (graph.label_names), the image from its build-info.json, so renaming a label is
+// one line here
+function "label_names" {
+  params = []
+  result = {
+    source           = "org.opencontainers.image.source"
+    revision         = "org.opencontainers.image.revision"
+    version          = "org.opencontainers.image.version"
+    created          = "org.opencontainers.image.created"
+    title            = "org.opencontainers.image.title"
+    description      = "org.opencontainers.image.description"
+    base_name        = "org.opencontainers.image.base.name"
+    base_digest      = "org.opencontainers.image.base.digest"
+    aiter_ref        = "org.rocm-images.aiter.ref"
+    aiter_commit     = "org.rocm-images.aiter.commit"
+    aiter_fix        = "org.rocm-images.aiter.required-fix"
+    vllm_ref         = "org.rocm-images.vllm.ref"
+    tilelang         = "org.rocm-images.tilelang.version"
+    patch_series     = "org.rocm-images.patch-series.sha256"
+    profile          = "org.rocm-images.profile"
+    project          = "org.rocm-images.project"
+    gpu_archs        = "org.rocm-images.gpu-archs"
+    sandbox          = "org.rocm-images.sandbox"
+    negative_control = "org.rocm-images.negative-control"
+  }
+}
+
+function "label" {
+  params = [role]
+  result = label_names()[role]
+}
+
+// not an image (the CLI refuses to build it): how Python reads the label names
+target "label-names" {
+  labels = label_names()
+}
+
+// the labels of a published image, by role; build_info() carries the same map into the image's build-info.json
 function "labels" {
   params = [title]
   result = merge({
-    "org.opencontainers.image.source"      = SOURCE_URL
-    "org.opencontainers.image.revision"    = GIT_SHA
-    "org.opencontainers.image.version"     = version()
-    "org.opencontainers.image.created"     = CREATED
-    "org.opencontainers.image.title"       = title
-    "org.opencontainers.image.description" = description(title)
-    "org.rocm-images.aiter.ref"            = AITER_BRANCH
-    "org.rocm-images.aiter.commit"         = AITER_COMMIT
-    "org.rocm-images.aiter.required-fix"   = AITER_REQUIRED_FIX
-    "org.rocm-images.vllm.ref"             = VLLM_REF
-    "org.rocm-images.tilelang.version"     = TILELANG_VERSION
-    "org.rocm-images.patch-series.sha256"  = PATCH_SERIES_SHA256
-    "org.rocm-images.profile"              = PROFILE
-    "org.rocm-images.project"              = PROJECT
-    "org.rocm-images.gpu-archs"            = GPU_ARCHS
-    "org.opencontainers.image.base.name"   = BASE_IMAGE
-  }, BASE_DIGEST == "" ? {} : { "org.opencontainers.image.base.digest" = BASE_DIGEST },
-  SANDBOX_NOTE == "" ? {} : { "org.rocm-images.sandbox" = SANDBOX_NOTE })
+    (label("source"))       = SOURCE_URL
+    (label("revision"))     = GIT_SHA
+    (label("version"))      = version()
+    (label("created"))      = CREATED
+    (label("title"))        = title
+    (label("description"))  = description(title)
+    (label("aiter_ref"))    = AITER_BRANCH
+    (label("aiter_commit")) = AITER_COMMIT
+    (label("aiter_fix"))    = AITER_REQUIRED_FIX
+    (label("vllm_ref"))     = VLLM_REF
+    (label("tilelang"))     = TILELANG_VERSION
+    (label("patch_series")) = PATCH_SERIES_SHA256
+    (label("profile"))      = PROFILE
+    (label("project"))      = PROJECT
+    (label("gpu_archs"))    = GPU_ARCHS
+    (label("base_name"))    = BASE_IMAGE
+  }, BASE_DIGEST == "" ? {} : { (label("base_digest")) = BASE_DIGEST },
+  SANDBOX_NOTE == "" ? {} : { (label("sandbox")) = SANDBOX_NOTE })
+}
+
+// the BUILD_INFO arg: an image's labels and their names by role, for build-info.json (what code inside the
+// image reads instead of naming labels itself)
+function "build_info" {
+  params = [image_labels]
+  result = jsonencode({ labels = image_labels, label_names = label_names() })
 }
 
 function "cache_from" {
@@ -128,7 +173,7 @@ variable "PROJECT" { default = "rocm-vllm-images" }
 
 target "_common" {
   context = "."
-  labels  = { "org.rocm-images.project" = PROJECT }
+  labels  = { (label("project")) = PROJECT }
   secret  = ["id=hostca,src=${HOST_CA}"]
   args = {
     PYTHON_VERSION      = PYTHON_VERSION
@@ -184,7 +229,7 @@ target "rocm_base" {
   target     = "rocm_base"
   tags       = [image_ref("rocm_base")]
   labels     = labels("rocm_base")
-  args       = { BUILD_INFO = jsonencode(labels("rocm_base")) }
+  args       = { BUILD_INFO = build_info(labels("rocm_base")) }
   cache-to   = cache_to("rocm_base")
   attest     = attest()
 }
@@ -215,7 +260,7 @@ target "vllm" {
   target     = "vllm"
   tags       = [image_ref("vllm")]
   labels     = labels("vllm")
-  args       = { BUILD_INFO = jsonencode(labels("vllm")) }
+  args       = { BUILD_INFO = build_info(labels("vllm")) }
   cache-from = cache_from("vllm")
   cache-to   = cache_to("vllm")
   attest     = attest()
@@ -226,7 +271,7 @@ target "vllm-openai" {
   target     = "vllm-openai"
   tags       = [image_ref("vllm-openai")]
   labels     = labels("vllm-openai")
-  args       = { BUILD_INFO = jsonencode(labels("vllm-openai")) }
+  args       = { BUILD_INFO = build_info(labels("vllm-openai")) }
   cache-from = cache_from("vllm-openai")
   cache-to   = cache_to("vllm-openai")
   attest     = attest()
@@ -251,7 +296,7 @@ target "build-tools" {
 function "control_labels" {
   params = [name]
   result = merge(labels("vllm"), {
-    "org.rocm-images.negative-control" = {
+    (label("negative_control")) = {
       "test-no-module-mhc" = "NEGATIVE CONTROL: aiter built without module_mhc.so"
       "test-unpatched"     = "NEGATIVE CONTROL: vLLM without the mHC patch series"
       "test-old-aiter"     = "NEGATIVE CONTROL: aiter ${AITER_CONTROL_BRANCH}, without the sqrsum race fix (labels name the pin, not the content)"
@@ -264,7 +309,7 @@ target "test-no-module-mhc" {
   tags     = [image_ref("test-no-module-mhc")]
   contexts = { rocm_base = "target:rocm_base-no-module-mhc" }
   labels   = control_labels("test-no-module-mhc")
-  args     = { MODULE_MHC_REQUIRED = "0", BUILD_INFO = jsonencode(control_labels("test-no-module-mhc")) }
+  args     = { MODULE_MHC_REQUIRED = "0", BUILD_INFO = build_info(control_labels("test-no-module-mhc")) }
 }
 
 target "rocm_base-no-module-mhc" {
@@ -278,7 +323,7 @@ target "test-unpatched" {
   tags     = [image_ref("test-unpatched")]
   contexts = { patches = "images/vllm/patches/empty" }
   labels   = control_labels("test-unpatched")
-  args     = { BUILD_INFO = jsonencode(control_labels("test-unpatched")) }
+  args     = { BUILD_INFO = build_info(control_labels("test-unpatched")) }
 }
 
 target "test-old-aiter" {
@@ -286,7 +331,7 @@ target "test-old-aiter" {
   tags     = [image_ref("test-old-aiter")]
   contexts = { rocm_base = "target:rocm_base-old-aiter" }
   labels   = control_labels("test-old-aiter")
-  args     = { BUILD_INFO = jsonencode(control_labels("test-old-aiter")) }
+  args     = { BUILD_INFO = build_info(control_labels("test-old-aiter")) }
 }
 
 target "rocm_base-old-aiter" {

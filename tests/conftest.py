@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from rocm_images import REPO_ROOT
-from rocm_images.host import cleanup, transaction
+from rocm_images.host import cleanup, graph, transaction
 from rocm_images.stages import pins
 
 os.environ["IMAGE_PREFIX"] = cleanup.TEST_PREFIX
@@ -27,6 +27,12 @@ def images_before() -> set[str]:
 @pytest.fixture(scope="session")
 def pin() -> dict[str, str]:
     return pins.load()
+
+
+@pytest.fixture(scope="session")
+def label() -> dict[str, str]:
+    """Label names by role, as bake.hcl's label_names() has them: tests name a label by its role."""
+    return graph.label_names()
 
 
 @pytest.fixture(scope="session")

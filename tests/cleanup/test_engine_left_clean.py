@@ -8,16 +8,22 @@ import subprocess
 
 import pytest
 
-from rocm_images.host import cleanup
+from rocm_images.host import cleanup, graph, sandbox_base
 
-MAKE_IMAGE_MAKES = ("rocm-vllm/rocm_base:", "rocm-vllm/vllm:", "rocm-vllm/vllm-openai:", "rocm-images/sandbox-base:")
+
+def what_make_image_makes(pin: dict[str, str]) -> set[str]:
+    """The tags bake computes for `make image` (default prefix and TAG), and the sandbox base it may create."""
+    env = graph.environment("sandbox", "latest", pin, prepare=False)
+    env.pop("IMAGE_PREFIX", None)  # the suite's own prefix; `make image` uses bake.hcl's default
+    made = {t for r in graph.records("sandbox", list(graph.DEFAULT_TARGETS), env).values() for t in r.tags}
+    return made | {sandbox_base.image_ref(pin)}
 
 
 def test_leftovers_are_found_by_label_not_by_name(tmp_path):
     """A labelled test image is found (and removed); an unlabelled image under the same name is not ours."""
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY Dockerfile /x\n")
     ours, theirs = f"{cleanup.TEST_PREFIX}/probe:label", f"{cleanup.TEST_PREFIX}/probe:nolabel"
-    for ref, label in ((ours, [f"--label={cleanup.PROJECT_LABEL}=test-fixture"]), (theirs, [])):
+    for ref, label in ((ours, [f"--label={cleanup.project_label()}=test-fixture"]), (theirs, [])):
         subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=false", "-t", ref, *label,
                         str(tmp_path)], check=True, capture_output=True)
     try:
@@ -28,12 +34,12 @@ def test_leftovers_are_found_by_label_not_by_name(tmp_path):
         subprocess.run(["docker", "image", "rm", "-f", ours, theirs], capture_output=True)
 
 
-def test_make_test_leaves_only_what_make_image_makes(images_before):
+def test_make_test_leaves_only_what_make_image_makes(images_before, pin):
     if os.environ.get("KEEP_TEST_IMAGES") == "1":
         pytest.skip("KEEP_TEST_IMAGES=1: the suite's images are kept for debugging (`make clean-images` removes them)")
     cleanup.clean()
     out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                          text=True, check=True)
     new = set(out.stdout.split()) - images_before
-    assert [ref for ref in sorted(new) if not ref.startswith(MAKE_IMAGE_MAKES)] == []
+    assert sorted(new - what_make_image_makes(pin)) == []
     assert cleanup.leftovers() == [] and cleanup.test_containers() == []

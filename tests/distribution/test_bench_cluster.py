@@ -22,7 +22,7 @@ def _image(ctx, ref: str, edit: str) -> str:
     (ctx / "edit").write_text(edit)
     (ctx / "Dockerfile").write_text("FROM scratch\nCOPY base /base\nCOPY edit /edit\n")
     subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=false", "-t", ref,
-                    "--label", f"{cleanup.PROJECT_LABEL}=test-fixture", str(ctx)],
+                    "--label", f"{cleanup.project_label()}=test-fixture", str(ctx)],
                    check=True, capture_output=True)
     return ref
 

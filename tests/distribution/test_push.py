@@ -3,7 +3,7 @@ versions.env, digests that the registry confirms, and the refusals that leave th
 
 from __future__ import annotations
 
-import json
+import re
 import subprocess
 import uuid
 
@@ -29,7 +29,7 @@ def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
     (tmp_path / "marker").write_text(uuid.uuid4().hex)
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
     ref = f"{cleanup.TEST_PREFIX}-push/{name}:fixture"
-    labels = {cleanup.PROJECT_LABEL: "test-fixture", **labels}
+    labels = {cleanup.project_label(): "test-fixture", **labels}
     args = [a for k, v in labels.items() for a in ("--label", f"{k}={v}")]
     subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=mode=max", "-t", ref, *args,
                     str(tmp_path)], check=True, capture_output=True)
@@ -39,8 +39,7 @@ def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
 @pytest.fixture
 def production_labels() -> dict[str, str]:
     """The labels bake gives the production vllm image, plus a note that this image is a push-test fixture."""
-    printed = json.loads(graph.print_graph("production", ["vllm"]))
-    return {**printed["target"]["vllm"]["labels"], "org.rocm-images.test-fixture": "push mechanics only"}
+    return {**graph.records("production", ["vllm"])["vllm"].labels, "rocm-images.test-fixture": "push mechanics only"}
 
 
 def _tags(registry: str, repo: str) -> list[str]:
@@ -48,14 +47,14 @@ def _tags(registry: str, repo: str) -> list[str]:
     return [] if resp.status_code == 404 else sorted(resp.json()["tags"] or [])
 
 
-def test_push_uses_derived_tags_and_prints_registry_digests(registry, production_labels, tmp_path):
+def test_push_uses_derived_tags_and_prints_registry_digests(registry, production_labels, tmp_path, label):
     ref = _tiny_image(tmp_path, "vllm", production_labels)
     (line,) = push.push_images([ref], f"{registry}/ml", extra_tag="rc1")
     repo_at, digest = line.split("@")
     assert repo_at == f"{registry}/ml/vllm" and digest.startswith("sha256:")
     want = push.derived_tags(production_labels, "rc1")
     assert _tags(registry, "ml/vllm") == sorted(want)
-    assert want[-1] == production_labels["org.opencontainers.image.version"]  # the moving tag goes last
+    assert want[-1] == production_labels[label["version"]]  # the moving tag goes last
     for tag in want:  # every tag names the digest we printed
         resp = requests.head(f"http://{registry}/v2/ml/vllm/manifests/{tag}", headers={"Accept": MANIFESTS},
                              timeout=10)
@@ -114,15 +113,15 @@ def test_sandbox_images_are_refused_and_nothing_is_pushed(registry, sandbox_imag
         push.run("sandbox", f"{registry}/refused")
 
 
-def test_unlabelled_and_stale_images_are_refused(registry, production_labels, tmp_path):
+def test_unlabelled_and_stale_images_are_refused(registry, production_labels, tmp_path, label):
     bare = _tiny_image(tmp_path, "bare", {})
-    with pytest.raises(UserError, match="carries no org.rocm-images labels"):
+    with pytest.raises(UserError, match=rf"carries no {re.escape(label['profile'])} label"):
         push.push_images([bare], f"{registry}/refused")
-    stale = _tiny_image(tmp_path, "stale", {**production_labels, "org.rocm-images.vllm.ref": "v0.0.1"})
-    with pytest.raises(UserError, match=r"built from other pins \(vllm.ref=v0.0.1\)"):
+    stale = _tiny_image(tmp_path, "stale", {**production_labels, label["vllm_ref"]: "v0.0.1"})
+    with pytest.raises(UserError, match=rf"built from other pins \({re.escape(label['vllm_ref'])}=v0.0.1\)"):
         push.push_images([stale], f"{registry}/refused")
     control = _tiny_image(tmp_path, "control", {**production_labels,
-                                                "org.rocm-images.negative-control": "NEGATIVE CONTROL: test"})
+                                                label["negative_control"]: "NEGATIVE CONTROL: test"})
     with pytest.raises(UserError, match="is a negative-control test image .* never pushed"):
         push.push_images([control], f"{registry}/refused")
     assert _tags(registry, "refused/bare") == _tags(registry, "refused/stale") == _tags(registry, "refused/control")

@@ -22,7 +22,7 @@ def _versions(tmp_path):
 def test_refresh_pins_the_digest_the_registry_serves(tmp_path):
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM scratch\nCOPY Dockerfile /base-marker\n"
-                                                 f'LABEL {cleanup.PROJECT_LABEL}="test-fixture"\n')
+                                                 f'LABEL {cleanup.project_label()}="test-fixture"\n')
     (tmp_path / "registry").mkdir()
     path = _versions(tmp_path)
     with local_registry.serve(tmp_path / "registry") as registry:

@@ -4,6 +4,7 @@ checks succeed; an interrupted build resumes from the cache; no candidate tag is
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from rocm_images import REPO_ROOT, UserError
-from rocm_images.host import bench, cleanup, graph, preflight, transaction
+from rocm_images.host import bench, graph, preflight, transaction
 from rocm_images.stages import pins
 
 pytestmark = pytest.mark.engine
@@ -25,6 +26,12 @@ def _image_id(ref: str) -> str:
                           text=True).stdout.strip()
 
 
+def _vllm_tag(tag: str) -> str:
+    """The vllm image a build with TAG=tag makes, as bake computes it."""
+    env = graph.environment("sandbox", tag, prepare=False)
+    return graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
+
+
 def test_low_disk_stops_before_building(sandbox_images):
     env = dict(os.environ, ROCM_IMAGES_MIN_FREE_GB="1000000")
     proc = subprocess.run([*CLI, "image", "--profile", "sandbox", "--tag", "faults-disk"], cwd=REPO_ROOT, env=env,
@@ -32,7 +39,7 @@ def test_low_disk_stops_before_building(sandbox_images):
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert err.startswith("error: only ") and "a build needs 1000000 GiB; free disk space" in err and "\n" not in err
-    assert _image_id(f"{cleanup.TEST_PREFIX}/vllm:faults-disk") == "" and transaction.candidates() == []
+    assert _image_id(_vllm_tag("faults-disk")) == "" and transaction.candidates() == []
 
 
 def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
@@ -49,30 +56,31 @@ def test_second_concurrent_build_is_refused_naming_the_first(sandbox_images):
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"error: another `make image` is running (pid {holder.pid}); "
                                    "wait for it to finish, then rerun")
-    assert _image_id(f"{cleanup.TEST_PREFIX}/vllm:faults-lock") == ""
+    assert _image_id(_vllm_tag("faults-lock")) == ""
 
 
-def test_an_image_failing_verification_after_load_moves_no_tag_and_leaves_no_candidate(sandbox_images):
+def test_an_image_failing_verification_after_load_moves_no_tag_and_leaves_no_candidate(sandbox_images, label):
     """The build succeeds and loads, then the post-load check fails (a profile label that contradicts the
     profile, injected with bake --set): nothing is tagged and the candidates are gone."""
     good = sandbox_images["vllm"][0]
-    last_good = f"{cleanup.TEST_PREFIX}/vllm:faults-verify"
+    last_good = _vllm_tag("faults-verify")
     subprocess.run(["docker", "tag", good, last_good], check=True)
     try:
-        with pytest.raises(UserError, match=r"label org.rocm-images.profile='production' != sandbox; refusing to tag"):
+        with pytest.raises(UserError, match=rf"label {re.escape(label['profile'])}='production' != sandbox; "
+                                            "refusing to tag"):
             transaction.build("sandbox", ["vllm"], tag="faults-verify",
-                       extra=["--set", "vllm.labels.org.rocm-images.profile=production"])
+                              extra=["--set", f"vllm.labels.{label['profile']}=production"])
         assert _image_id(last_good) == _image_id(good), "a tag moved to an image that failed its checks"
         assert transaction.candidates() == []
     finally:
         subprocess.run(["docker", "image", "rm", last_good, *transaction.candidates()], capture_output=True)
 
 
-def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbox_images, tmp_path):
+def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbox_images, tmp_path, label):
     """SIGTERM in the middle of a real vLLM wheel rebuild (full patch mode with an edited series, so the wheel
     stage cannot come from the cache), then the same build again."""
     good = sandbox_images["vllm"][0]
-    last_good = f"{cleanup.TEST_PREFIX}/vllm:faults-interrupt"
+    last_good = _vllm_tag("faults-interrupt")
     subprocess.run(["docker", "tag", good, last_good], check=True)
     series = bench.edited_series(pins.load(), graph.BUILD_DIR / "faults-series")
     override, sets = graph.series_override(series, ("vllm",))
@@ -102,7 +110,7 @@ def test_interrupted_build_keeps_the_last_good_tag_and_resumes_from_cache(sandbo
         assert second.returncode == 0, second.stderr[-3000:]
         assert "CACHED" in second.stderr + second.stdout  # the steps before the wheel came from the cache
         labels = transaction.image_labels(last_good)
-        assert _image_id(last_good) != _image_id(good) and labels["org.rocm-images.profile"] == "sandbox"
+        assert _image_id(last_good) != _image_id(good) and labels[label["profile"]] == "sandbox"
         assert transaction.candidates() == []
     finally:
         subprocess.run(["docker", "image", "rm", last_good], capture_output=True)

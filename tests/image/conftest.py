@@ -60,5 +60,11 @@ def labels(image_ref) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def role(labels, label) -> dict[str, str]:
+    """The image's labels keyed by role (bake.hcl label_names()), so no test names a label."""
+    return {r: labels[name] for r, name in label.items() if name in labels}
+
+
+@pytest.fixture(scope="session")
 def default_probe(image_ref) -> dict:
     return probe(image_ref)

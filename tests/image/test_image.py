@@ -83,33 +83,33 @@ def test_aiter_off_uses_neither_aiter_nor_tilelang(image_ref):
     assert note.startswith("[rocm-images] WARNING: VLLM_ROCM_USE_AITER=0: DeepSeek-V4 mHC pre/post run on torch")
 
 
-def test_labels_match_versions_env(labels, pin):
-    assert labels["org.rocm-images.aiter.ref"] == pin["AITER_BRANCH"]
-    assert labels["org.rocm-images.aiter.commit"] == pin["AITER_COMMIT"]
-    assert labels["org.rocm-images.aiter.required-fix"] == pin["AITER_REQUIRED_FIX"]
-    assert labels["org.rocm-images.vllm.ref"] == pin["VLLM_REF"]
-    assert labels["org.rocm-images.tilelang.version"] == pin["TILELANG_VERSION"]
-    assert ("org.rocm-images.sandbox" in labels) == (labels["org.rocm-images.profile"] == "sandbox")
+def test_labels_match_versions_env(role, pin):
+    assert role["aiter_ref"] == pin["AITER_BRANCH"]
+    assert role["aiter_commit"] == pin["AITER_COMMIT"]
+    assert role["aiter_fix"] == pin["AITER_REQUIRED_FIX"]
+    assert role["vllm_ref"] == pin["VLLM_REF"]
+    assert role["tilelang"] == pin["TILELANG_VERSION"]
+    assert ("sandbox" in role) == (role["profile"] == "sandbox")
 
 
-def test_build_info_matches_labels_and_aiter_carries_the_fix(host, labels, default_probe, pin):
+def test_build_info_matches_labels_and_aiter_carries_the_fix(host, labels, role, label, default_probe, pin):
     info = json.loads(host.file("/etc/rocm-images/build-info.json").content_string)
-    assert info["labels"] == labels
+    assert info["labels"] == labels and info["label_names"] == label  # what code in the image reads them by
     guard = default_probe["aiter"]["guard"]
-    assert guard["ref"] == labels["org.rocm-images.aiter.ref"] and guard["fix"] == pin["AITER_REQUIRED_FIX"]
-    sandbox = labels["org.rocm-images.profile"] == "sandbox"
+    assert guard["ref"] == role["aiter_ref"] and guard["fix"] == pin["AITER_REQUIRED_FIX"]
+    sandbox = role["profile"] == "sandbox"
     # a production image must have proved the fix by git ancestry; only the labelled stand-in is policy-only
     assert guard["fix_check"] == ("policy-only (sandbox stand-in: no aiter git history)" if sandbox else "git ancestry")
     assert default_probe["aiter"]["version"].startswith(pin["AITER_BRANCH"].lstrip("v"))
 
 
-def test_pinned_versions_import(host, pin, labels):
+def test_pinned_versions_import(host, pin, role):
     code = ("import importlib.metadata as m, torch, aiter, vllm, tilelang; "
             "print(m.version('vllm'), m.version('tilelang'), m.version('amd-aiter'), torch.__version__)")
     vllm_v, tl_v, aiter_v, torch_v = host.check_output(f"python -c \"{code}\"").split()
     assert vllm_v.startswith(pin["VLLM_VERSION"]) and tl_v == pin["TILELANG_VERSION"]
     assert aiter_v.startswith(pin["AITER_BRANCH"].lstrip("v"))
-    if labels["org.rocm-images.profile"] == "sandbox":
+    if role["profile"] == "sandbox":
         assert torch_v.startswith(pin["SANDBOX_TORCH_VERSION"]) and aiter_v.endswith("+sandbox.standin")
 
 
@@ -147,8 +147,8 @@ def test_entrypoint_checks_without_importing_vllm(image_ref):
     assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
 
 
-def test_stand_ins_say_so(default_probe, labels):
-    if labels["org.rocm-images.profile"] != "sandbox":
+def test_stand_ins_say_so(default_probe, role):
+    if role["profile"] != "sandbox":
         pytest.skip("production image: no stand-ins")
     assert default_probe["aiter"]["sandbox_standin"] and "SANDBOX" in default_probe["sandbox"]
     assert "SANDBOX STAND-IN" in default_probe["run"]["what_ran"]
@@ -187,16 +187,16 @@ def test_the_wheel_set_is_installed_exactly_as_pinned(host):
     assert dict(zip(pinned, installed, strict=True)) == pinned
 
 
-def test_aiter_requirements_and_mhc_entry_points_import(host, labels, pin):
+def test_aiter_requirements_and_mhc_entry_points_import(host, role, pin):
     """aiter's own requirement list is installed and `aiter.ops.mhc` resolves; production's module_mhc.so carries a
     code object for every GPU_ARCHS arch, the sandbox stand-in none (and says so)."""
     out = host.run("python -c 'import flydsl, pandas, einops; from aiter.ops.mhc import mhc_pre, mhc_post'")
     assert out.rc == 0, out.stderr
     archs = json.loads(host.file("/etc/rocm-images/build-info.json").content_string)["module_mhc"]["archs"]
-    if labels["org.rocm-images.profile"] == "sandbox":
+    if role["profile"] == "sandbox":
         assert archs == []
     else:
-        assert set(labels["org.rocm-images.gpu-archs"].split(";")) <= set(archs)
+        assert set(role["gpu_archs"].split(";")) <= set(archs)
 
 
 def test_upstream_runtime_env_is_set(image_ref):

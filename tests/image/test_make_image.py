@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from rocm_images import REPO_ROOT
-from rocm_images.host import cleanup
 
 pytestmark = pytest.mark.engine
 
@@ -20,5 +19,5 @@ def test_make_image_builds_and_runs_the_probe(sandbox_images):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "built (sandbox) — SANDBOX images (stand-ins; not a ROCm result; cannot be pushed):" in out
-    assert f"ran {cleanup.TEST_PREFIX}/vllm:test: mHC pre=aiter post=aiter fused_post_pre=False" in out
+    assert f"ran {sandbox_images['vllm'][0]}: mHC pre=aiter post=aiter fused_post_pre=False" in out
     assert "tilelang compile requests 0 [SANDBOX: not a ROCm result]" in out

@@ -24,20 +24,26 @@ def printed(request):
     return request.param, json.loads(graph.print_graph(request.param, ["all"]))
 
 
-def test_every_image_target_carries_the_labels(printed, pin):
+def test_every_image_target_carries_the_labels(printed, pin, label):
     profile, g = printed
     for name in (*IMAGE_TARGETS, "test-unpatched", "test-no-module-mhc", "test-old-aiter"):
         labels = g["target"][name]["labels"]
         for key in OCI:
             assert labels.get(f"org.opencontainers.image.{key}"), (name, key)
-        assert labels["org.rocm-images.aiter.ref"] == pin["AITER_BRANCH"]
-        assert labels["org.rocm-images.aiter.commit"] == pin["AITER_COMMIT"]
-        assert labels["org.rocm-images.vllm.ref"] == pin["VLLM_REF"]
-        assert len(labels["org.rocm-images.patch-series.sha256"]) == 64
-        assert labels["org.rocm-images.profile"] == profile
-        assert ("org.rocm-images.sandbox" in labels) == (profile == "sandbox")
-        # the build-info file is written from the same map
-        assert json.loads(g["target"][name]["args"]["BUILD_INFO"]) == labels
+            assert label[key] == f"org.opencontainers.image.{key}"  # the OCI spec's names, whatever we rename
+        assert labels[label["aiter_ref"]] == pin["AITER_BRANCH"]
+        assert labels[label["aiter_commit"]] == pin["AITER_COMMIT"]
+        assert labels[label["vllm_ref"]] == pin["VLLM_REF"]
+        assert len(labels[label["patch_series"]]) == 64
+        assert labels[label["profile"]] == profile
+        assert (label["sandbox"] in labels) == (profile == "sandbox")
+        # the build-info file is written from the same map, with the names code in the image reads them by
+        assert json.loads(g["target"][name]["args"]["BUILD_INFO"]) == {"labels": labels, "label_names": label}
+
+
+def test_label_names_is_not_a_target_to_build():
+    with pytest.raises(UserError, match=r"TARGETS=label-names: not a target or group of bake.hcl"):
+        graph.check_targets("production", [graph.NAMES_TARGET])
 
 
 def test_profiles_swap_sources_through_named_contexts_only(printed, pin):

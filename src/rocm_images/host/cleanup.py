@@ -1,5 +1,5 @@
 """What builds and tests leave in the engine, and its removal. Labels decide what is ours: every image the bake
-graph builds carries org.rocm-images.project (bake.hcl), and so do the tests' own fixture images. Of those, test
+graph builds carries the project label (bake.hcl label_names()), and so do the tests' own fixture images. Of those, test
 images (repository under TEST_PREFIX), candidate tags and untagged images go; what `make image` made stays."""
 
 from __future__ import annotations
@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 import subprocess
 
-PROJECT_LABEL = "org.rocm-images.project"
+from . import graph
+
 TEST_PREFIX = "rocm-vllm-test"
 TEST_CONTAINER_PREFIX = "rocm-images-test-"
 
 
+def project_label() -> str:
+    return graph.label_names()["project"]
+
+
 def _ours() -> list[dict[str, str]]:
-    out = subprocess.run(["docker", "image", "ls", "--filter", f"label={PROJECT_LABEL}", "--format", "{{json .}}"],
+    out = subprocess.run(["docker", "image", "ls", "--filter", f"label={project_label()}", "--format", "{{json .}}"],
                          capture_output=True, text=True, check=True)
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 

@@ -5,6 +5,7 @@ rebuild them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -84,8 +85,9 @@ def torch_wheels_dir() -> str:
 
 
 def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepare: bool = True) -> dict[str, str]:
-    """The variables bake reads: every pin plus the build's own facts. prepare=False names the sandbox sources
-    without fetching or unpacking them (for --print)."""
+    """The variables bake reads besides the pins file: the one-build pin overrides (announced) and the build's own
+    facts (profile, tag, commit, patch series, sources). prepare=False names the vLLM source without fetching or
+    unpacking it (for --print)."""
     pin = pin or pins.load()
     # the pins reach bake through the variables file bake_cmd passes; a stray shell variable of the same name
     # must not win over it, except for the pins a user may override for one build (announced, labelled)
@@ -137,16 +139,6 @@ def print_graph(profile: str, targets: list[str], env: dict[str, str] | None = N
     return out.stdout
 
 
-def check_targets(profile: str, targets: list[str]) -> None:
-    """Unknown TARGETS stop in one line before the engine, the lock or bake (bake --print names the problem)."""
-    profile_files(profile)
-    try:
-        print_graph(profile, targets)
-    except UserError:
-        raise UserError(f"TARGETS={','.join(targets)}: not a target or group of bake.hcl; use e.g. "
-                        "TARGETS=rocm_base,vllm (or leave it unset for the default group)") from None
-
-
 @dataclass(frozen=True)
 class Record:
     """One target as bake computes it (tags, labels): Python reads these facts, it does not rebuild them."""
@@ -160,3 +152,29 @@ def records(profile: str, targets: list[str], env: dict[str, str] | None = None)
     graph = json.loads(print_graph(profile, targets, env))
     return {name: Record(name, t.get("tags", []), t.get("labels", {}))
             for name, t in graph["target"].items() if t.get("tags")}
+
+
+NAMES_TARGET = "label-names"  # bake.hcl: not an image, the label name of every role
+
+
+@functools.cache
+def label_names() -> dict[str, str]:
+    """Every label's name by role (e.g. "profile"), as bake.hcl's label_names() says: code and tests name a label
+    by its role, so renaming one is one line in bake.hcl."""
+    # no variable changes a name: the plain environment will do
+    printed = json.loads(print_graph("production", [NAMES_TARGET], dict(os.environ)))
+    return printed["target"][NAMES_TARGET]["labels"]
+
+
+def check_targets(profile: str, targets: list[str], env: dict[str, str] | None = None) -> dict[str, Record]:
+    """The targets' records; unknown TARGETS stop in one line before the engine, the lock or bake (bake --print
+    names the problem), and so does the label-names target, which is not an image."""
+    profile_files(profile)
+    unknown = UserError(f"TARGETS={','.join(targets)}: not a target or group of bake.hcl; use e.g. "
+                        "TARGETS=rocm_base,vllm (or leave it unset for the default group)")
+    if NAMES_TARGET in targets:
+        raise unknown
+    try:
+        return records(profile, targets, env)
+    except UserError:
+        raise unknown from None

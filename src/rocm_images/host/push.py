@@ -23,8 +23,9 @@ def derived_tags(labels: dict[str, str], extra: str = "") -> list[str]:
     """The tags in push order: the immutable one (the image's version label as bake computed it, our commit, the
     date) first, the user's own, and the moving tag (the version) last, so a failed push never leaves the moving
     tag on an image without the rest."""
-    moving = labels["org.opencontainers.image.version"]
-    revision = labels.get("org.opencontainers.image.revision", "unknown")
+    name = graph.label_names()
+    moving = labels[name["version"]]
+    revision = labels.get(name["revision"], "unknown")
     date = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     return [f"{moving}-{revision[:12]}-{date}"] + ([extra] if extra else []) + [moving]
 
@@ -36,28 +37,33 @@ def labels_of(ref: str) -> dict[str, str]:
     return labels
 
 
-OURS = "org.rocm-images."
-NOT_PINS = ("profile", "sandbox", "negative-control", "project")
+# the labels that say which commit built the image and when, not what it was built from
+BUILD_ROLES = ("revision", "created")
 
 
-def check_publishable(ref: str, labels: dict[str, str]) -> None:
-    if "org.rocm-images.profile" not in labels:
-        raise UserError(f"{ref} carries no org.rocm-images labels (not built by this project); "
-                        "build it with `make image PROFILE=production`")
-    if "org.rocm-images.negative-control" in labels:
-        raise UserError(f"{ref} is a negative-control test image ({labels['org.rocm-images.negative-control']}); "
-                        "it is never pushed")
-    if "org.rocm-images.sandbox" in labels or labels["org.rocm-images.profile"] != "production":
-        raise UserError(f"{ref} is a SANDBOX image (stand-ins, not ROCm); push refuses it: build with "
-                        "`make image PROFILE=production` on an AMD host")
-    # what bake labels this target with today (pins, patch series, archs) is what the image must carry
-    want = graph.records("production", [labels.get("org.opencontainers.image.title", "vllm")])
-    current = next(iter(want.values())).labels
-    stale = [f"{k.removeprefix(OURS)}={labels.get(k)}" for k, v in current.items()
-             if k.startswith(OURS) and k.removeprefix(OURS) not in NOT_PINS and labels.get(k) != v]
-    if stale:
-        raise UserError(f"{ref} was built from other pins ({', '.join(stale)}) than versions.env; "
-                        "rebuild with `make image PROFILE=production`")
+def check_publishable(images: dict[str, dict[str, str]]) -> None:
+    """Refuse the whole set (ref -> its labels) if one image is not ours, a test image, a sandbox image, or carries
+    other labels than bake computes for its target today (pins, patch series, archs, base)."""
+    name = graph.label_names()
+    for ref, labels in images.items():
+        if name["profile"] not in labels:
+            raise UserError(f"{ref} carries no {name['profile']} label (not built by this project); "
+                            "build it with `make image PROFILE=production`")
+        if name["negative_control"] in labels:
+            raise UserError(f"{ref} is a negative-control test image ({labels[name['negative_control']]}); "
+                            "it is never pushed")
+        if name["sandbox"] in labels or labels[name["profile"]] != "production":
+            raise UserError(f"{ref} is a SANDBOX image (stand-ins, not ROCm); push refuses it: build with "
+                            "`make image PROFILE=production` on an AMD host")
+    titles = {ref: labels.get(name["title"], "vllm") for ref, labels in images.items()}
+    want = graph.records("production", sorted(set(titles.values())))
+    skip = {name[r] for r in BUILD_ROLES}
+    for ref, labels in images.items():
+        current = want[titles[ref]].labels
+        stale = [f"{k}={labels.get(k)}" for k, v in current.items() if k not in skip and labels.get(k) != v]
+        if stale:
+            raise UserError(f"{ref} was built from other pins ({', '.join(stale)}) than versions.env; "
+                            "rebuild with `make image PROFILE=production`")
 
 
 def check_registry(registry: str) -> str:
@@ -75,13 +81,10 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
     if extra_tag:
         graph.check_names(extra_tag)
     engine.require()
-    plans = []
-    for ref in refs:
-        labels = labels_of(ref)
-        check_publishable(ref, labels)
-        name = ref.rsplit("/", 1)[-1].split(":")[0]
-        tags = derived_tags(labels, extra_tag)
-        plans.append((ref, f"{registry}/{name}", tags))
+    images = {ref: labels_of(ref) for ref in refs}
+    check_publishable(images)
+    plans = [(ref, f"{registry}/{ref.rsplit('/', 1)[-1].split(':')[0]}", derived_tags(labels, extra_tag))
+             for ref, labels in images.items()]
     pinned = []
     for ref, repo, tags in plans:
         digest = ""
@@ -112,6 +115,6 @@ def run(profile: str, registry: str, tag: str = "", local_tag: str = "latest") -
     if profile != "production":
         raise UserError(f"PROFILE={profile} images are SANDBOX stand-ins and are never pushed; "
                         "build and push PROFILE=production on an AMD host")
-    env = graph.environment(profile, local_tag)
+    env = graph.environment(profile, local_tag, prepare=False)
     refs = [t for r in graph.records(profile, list(graph.DEFAULT_TARGETS), env).values() for t in r.tags]
     return push_images(refs, registry, tag)

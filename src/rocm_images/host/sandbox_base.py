@@ -5,6 +5,7 @@ Stands in for the ROCm base image (which cannot be pulled here). Cached: rebuilt
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,12 @@ PACKAGES = ("python3", "python3-venv", "python3-dev", "ca-certificates", "gcc", 
 STANDIN_LABEL = "sandbox stand-in for the ROCm base image (Debian, no ROCm)"
 
 
+def _sandbox_label() -> str:
+    from . import graph  # noqa: PLC0415  (graph imports this module for image_ref)
+
+    return graph.label_names()["sandbox"]
+
+
 def image_ref(pins: dict[str, str]) -> str:
     return f"rocm-images/sandbox-base:{pins['SANDBOX_SUITE']}"
 
@@ -26,11 +33,20 @@ def exists(ref: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0
 
 
+def labelled(ref: str) -> bool:
+    """The base carries the stand-in label under its current name (images inherit it: a renamed label would
+    leave the old name on every sandbox image)."""
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", ref],
+                         capture_output=True, text=True)
+    return out.returncode == 0 and _sandbox_label() in (json.loads(out.stdout) or {})
+
+
 def ensure(pins: dict[str, str], rebuild: bool = False) -> str:
-    """Return the local image reference, building it when missing (or when rebuild is asked)."""
+    """Return the local image reference, building it when missing, labelled otherwise than bake.hcl names the
+    label, or when rebuild is asked."""
     engine.require()
     ref = image_ref(pins)
-    if exists(ref) and not rebuild:
+    if labelled(ref) and not rebuild:
         return ref
     if not shutil.which("debootstrap"):
         raise UserError("debootstrap is missing; run `make engine` (installs it) or `apt-get install debootstrap`")
@@ -47,7 +63,7 @@ def ensure(pins: dict[str, str], rebuild: bool = False) -> str:
             shutil.rmtree(root / junk, ignore_errors=True)
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
-            ["docker", "import", "--change", f'LABEL org.rocm-images.sandbox="{STANDIN_LABEL}"',
+            ["docker", "import", "--change", f'LABEL {_sandbox_label()}="{STANDIN_LABEL}"',
              "--change", 'CMD ["/bin/bash"]', "-", ref], stdin=tar.stdout, capture_output=True, text=True)
         tar.wait()
         if imp.returncode != 0:

@@ -22,8 +22,8 @@ from .graph import (
     check_names,
     check_targets,
     environment,
-    profile_files,
     records,
+    vllm_source,
 )
 from .preflight import check_disk, check_production_base
 
@@ -55,10 +55,10 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     """Build into a candidate tag, verify, then move the real tags. Returns the final tags by target name."""
     targets = targets or list(DEFAULT_TARGETS)
     check_names(tag, os.environ.get("IMAGE_PREFIX"))
-    check_targets(profile, targets)
     pin = pins.load()
+    env = environment(profile, tag, pin, prepare=False)  # once per build: an override is announced once
+    final_of = check_targets(profile, targets, env)  # the tags the build moves to, as bake computes them for TAG
     pins.check_aiter_policy(pin)
-    profile_files(profile)
     engine.require()
     check_disk()
     with build_lock():
@@ -69,11 +69,9 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
             aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"])
         else:
             sandbox_base.ensure(pin)
-        candidate = f"candidate-{uuid.uuid4().hex[:10]}"
-        env = environment(profile, candidate, pin)
+        vllm_source(pin)
+        env["TAG"] = f"candidate-{uuid.uuid4().hex[:10]}"
         cand = records(profile, targets, env)
-        # the tags the build moves to: bake computes them for TAG=tag, as it did the candidates
-        final_of = records(profile, targets, {**env, "TAG": tag})
         cand_tags = [t for r in cand.values() for t in r.tags]
         # the build lands on candidate tags; real tags move only after every image built and passed its checks,
         # and candidates are removed whatever happens (failure, Ctrl-C, SIGTERM)

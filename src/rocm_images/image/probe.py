@@ -237,10 +237,10 @@ def probe(run: bool) -> dict[str, Any]:
     import vllm.envs as envs
 
     info = json.loads(INFO_FILE.read_text()) if INFO_FILE.is_file() else {}
-    labels = info.get("labels", {})
+    labels, names = info.get("labels", {}), info.get("label_names", {})
     result: dict[str, Any] = {
-        "sandbox": labels.get("org.rocm-images.sandbox"),
-        "profile": labels.get("org.rocm-images.profile"),
+        "sandbox": labels.get(names.get("sandbox", "")),
+        "profile": labels.get(names.get("profile", "")),
         "knobs": {"VLLM_ROCM_USE_AITER": envs.VLLM_ROCM_USE_AITER,
                   "VLLM_ROCM_USE_TILELANG_MHC": envs.VLLM_ROCM_USE_TILELANG_MHC},
     }

@@ -47,13 +47,16 @@ def code_object_archs(data: bytes, gpu_archs: str) -> tuple[list[str], str | Non
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layer", required=True)
-    ap.add_argument("--info", default="{}", help="JSON object of the image labels (from bake)")
+    ap.add_argument("--info", default="{}", help="JSON {labels, label_names} (bake.hcl build_info())")
     # MODULE_MHC_REQUIRED=0 only for the negative-control targets (a build ARG, so visible here)
     ap.add_argument("--require-module-mhc", default=os.environ.get("MODULE_MHC_REQUIRED", "1"))
     ap.add_argument("--gpu-archs", default="", help="archs module_mhc.so must carry code for (GPU_ARCHS)")
     a = ap.parse_args(argv)
     info = json.loads(INFO_FILE.read_text()) if INFO_FILE.is_file() else {}
-    info.setdefault("labels", {}).update(json.loads(a.info or "{}"))
+    given = json.loads(a.info or "{}")
+    info.setdefault("labels", {}).update(given.get("labels", {}))
+    # the names by role, so code in the image reads a label without naming it (bake.hcl label_names())
+    info.setdefault("label_names", {}).update(given.get("label_names", {}))
     info.setdefault("layers", [])
     if a.layer not in info["layers"]:
         info["layers"].append(a.layer)

@@ -77,7 +77,7 @@ def check_aiter_policy(pins: dict[str, str]) -> None:
 
 
 # pins a user may override for one build from the environment (`make image GPU_ARCHS=gfx942`): the override is
-# announced and lands in the images' org.rocm-images.gpu-archs label
+# announced and lands in the images' gpu-archs label (bake.hcl label_names())
 OVERRIDABLE = ("GPU_ARCHS",)
 
 
