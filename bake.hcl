@@ -224,13 +224,17 @@ target "_rocm_base" {
   cache-from = cache_from("rocm_base")
 }
 
-target "rocm_base" {
-  inherits   = ["_rocm_base"]
-  target     = "rocm_base"
-  tags       = [image_ref("rocm_base")]
-  labels     = labels("rocm_base")
-  args       = { BUILD_INFO = build_info(labels("rocm_base")) }
-  cache-to   = cache_to("rocm_base")
+// the published images, one shape: each is its Dockerfile's stage of the same name
+target "image" {
+  name       = title
+  matrix     = { title = ["rocm_base", "vllm", "vllm-openai"] }
+  inherits   = [title == "rocm_base" ? "_rocm_base" : "_vllm"]
+  target     = title
+  tags       = [image_ref(title)]
+  labels     = labels(title)
+  args       = { BUILD_INFO = build_info(labels(title)) }
+  cache-from = cache_from(title)
+  cache-to   = cache_to(title)
   attest     = attest()
 }
 
@@ -253,28 +257,6 @@ target "_vllm" {
   inherits   = ["_common", "_sources"]
   dockerfile = "docker/Dockerfile.vllm"
   contexts   = { rocm_base = "target:rocm_base-core", build-tools = "target:build-tools" }
-}
-
-target "vllm" {
-  inherits   = ["_vllm"]
-  target     = "vllm"
-  tags       = [image_ref("vllm")]
-  labels     = labels("vllm")
-  args       = { BUILD_INFO = build_info(labels("vllm")) }
-  cache-from = cache_from("vllm")
-  cache-to   = cache_to("vllm")
-  attest     = attest()
-}
-
-target "vllm-openai" {
-  inherits   = ["_vllm"]
-  target     = "vllm-openai"
-  tags       = [image_ref("vllm-openai")]
-  labels     = labels("vllm-openai")
-  args       = { BUILD_INFO = build_info(labels("vllm-openai")) }
-  cache-from = cache_from("vllm-openai")
-  cache-to   = cache_to("vllm-openai")
-  attest     = attest()
 }
 
 // the os stage alone (the sandbox wheel set builds on it)
@@ -304,34 +286,26 @@ function "control_labels" {
   })
 }
 
-target "test-no-module-mhc" {
+// one image per control: the vllm target with one source swapped (a context) and its own negative-control label
+target "control" {
+  name     = control
+  matrix   = { control = ["test-no-module-mhc", "test-unpatched", "test-old-aiter"] }
   inherits = ["vllm"]
-  tags     = [image_ref("test-no-module-mhc")]
-  contexts = { rocm_base = "target:rocm_base-no-module-mhc" }
-  labels   = control_labels("test-no-module-mhc")
-  args     = { MODULE_MHC_REQUIRED = "0", BUILD_INFO = build_info(control_labels("test-no-module-mhc")) }
+  tags     = [image_ref(control)]
+  contexts = {
+    "test-no-module-mhc" = { rocm_base = "target:rocm_base-no-module-mhc" }
+    "test-unpatched"     = { patches = "images/vllm/patches/empty" }
+    "test-old-aiter"     = { rocm_base = "target:rocm_base-old-aiter" }
+  }[control]
+  labels = control_labels(control)
+  args = merge({ BUILD_INFO = build_info(control_labels(control)) },
+  control == "test-no-module-mhc" ? { MODULE_MHC_REQUIRED = "0" } : {})
 }
 
 target "rocm_base-no-module-mhc" {
   inherits = ["rocm_base-core"]
   tags     = []
   args     = { PREBUILD_KERNELS = "0", MODULE_MHC_REQUIRED = "0" }
-}
-
-target "test-unpatched" {
-  inherits = ["vllm"]
-  tags     = [image_ref("test-unpatched")]
-  contexts = { patches = "images/vllm/patches/empty" }
-  labels   = control_labels("test-unpatched")
-  args     = { BUILD_INFO = build_info(control_labels("test-unpatched")) }
-}
-
-target "test-old-aiter" {
-  inherits = ["vllm"]
-  tags     = [image_ref("test-old-aiter")]
-  contexts = { rocm_base = "target:rocm_base-old-aiter" }
-  labels   = control_labels("test-old-aiter")
-  args     = { BUILD_INFO = build_info(control_labels("test-old-aiter")) }
 }
 
 target "rocm_base-old-aiter" {
