@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import fixture_images
 import pytest
 
 from rocm_images.host import cleanup, graph, sandbox_base
@@ -23,9 +24,8 @@ def test_leftovers_are_found_by_label_not_by_name(tmp_path):
     """A labelled test image is found (and removed); an unlabelled image under the same name is not ours."""
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY Dockerfile /x\n")
     ours, theirs = f"{cleanup.TEST_PREFIX}/probe:label", f"{cleanup.TEST_PREFIX}/probe:nolabel"
-    for ref, label in ((ours, [f"--label={cleanup.project_label()}=test-fixture"]), (theirs, [])):
-        subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=false", "-t", ref, *label,
-                        str(tmp_path)], check=True, capture_output=True)
+    fixture_images.build(tmp_path, ours)
+    fixture_images.build(tmp_path, theirs, ours=False)
     try:
         assert ours in cleanup.leftovers() and theirs not in cleanup.leftovers()
         assert ours in cleanup.clean()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import fixture_images
 import pytest
 
 from rocm_images.host import bench, cleanup, local_registry
@@ -21,10 +22,7 @@ def _image(ctx, ref: str, edit: str) -> str:
     (ctx / "base").write_bytes(BASE)
     (ctx / "edit").write_text(edit)
     (ctx / "Dockerfile").write_text("FROM scratch\nCOPY base /base\nCOPY edit /edit\n")
-    subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=false", "-t", ref,
-                    "--label", f"{cleanup.project_label()}=test-fixture", str(ctx)],
-                   check=True, capture_output=True)
-    return ref
+    return fixture_images.build(ctx, ref)
 
 
 def test_a_node_pulls_only_the_changed_layer(tmp_path):

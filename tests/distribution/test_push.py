@@ -7,6 +7,7 @@ import re
 import subprocess
 import uuid
 
+import fixture_images
 import pytest
 import requests
 
@@ -28,12 +29,7 @@ def _tiny_image(tmp_path, name: str, labels: dict[str, str]) -> str:
     images): exercises push without a multi-GB production build."""
     (tmp_path / "marker").write_text(uuid.uuid4().hex)
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
-    ref = f"{cleanup.TEST_PREFIX}-push/{name}:fixture"
-    labels = {cleanup.project_label(): "test-fixture", **labels}
-    args = [a for k, v in labels.items() for a in ("--label", f"{k}={v}")]
-    subprocess.run(["docker", "buildx", "build", "--load", "-q", "--provenance=mode=max", "-t", ref, *args,
-                    str(tmp_path)], check=True, capture_output=True)
-    return ref
+    return fixture_images.build(tmp_path, f"{cleanup.TEST_PREFIX}-push/{name}:fixture", labels, provenance="mode=max")
 
 
 @pytest.fixture

@@ -153,7 +153,8 @@ def build_model() -> v4.DeepseekV4Model:
 
 def build_mtp() -> v4_mtp.DeepSeekV4MultiTokenPredictorLayer:
     with constructing():
-        p = v4_mtp.DeepSeekV4MultiTokenPredictorLayer(vllm_config(), torch.empty(T, 8, dtype=torch.int32), "mtp.0")
+        topk_buffer = torch.empty(T, HF.index_topk, dtype=torch.int32)
+        p = v4_mtp.DeepSeekV4MultiTokenPredictorLayer(vllm_config(), topk_buffer, "mtp.0")
     init_layer(p.mtp_block)
     return p
 
