@@ -51,6 +51,8 @@ variable "PATCH_SERIES_SHA256" { default = "" }
 variable "PATCH_MODE" { default = "auto" }
 // non-empty only in the sandbox profile: what in the image is a stand-in
 variable "SANDBOX_NOTE" { default = "" }
+// non-empty only in the sandbox profile: the torch wheel it installs (sha256, source); production builds torch
+variable "TORCH_WHEEL" { default = "" }
 variable "HOST_CA" { default = "/etc/ssl/certs/ca-certificates.crt" }
 // empty: each compiling step uses every core (nproc)
 variable "MAX_JOBS" { default = "" }
@@ -105,6 +107,7 @@ function "label_names" {
     project          = "org.rocm-images.project"
     gpu_archs        = "org.rocm-images.gpu-archs"
     sandbox          = "org.rocm-images.sandbox"
+    torch_wheel      = "org.rocm-images.torch-wheel"
     negative_control = "org.rocm-images.negative-control"
   }
 }
@@ -140,7 +143,8 @@ function "labels" {
     (label("gpu_archs"))    = GPU_ARCHS
     (label("base_name"))    = BASE_IMAGE
   }, BASE_DIGEST == "" ? {} : { (label("base_digest")) = BASE_DIGEST },
-  SANDBOX_NOTE == "" ? {} : { (label("sandbox")) = SANDBOX_NOTE })
+  SANDBOX_NOTE == "" ? {} : { (label("sandbox")) = SANDBOX_NOTE },
+  TORCH_WHEEL == "" ? {} : { (label("torch_wheel")) = TORCH_WHEEL })
 }
 
 // the BUILD_INFO arg: an image's labels and their names by role, for build-info.json (what code inside the

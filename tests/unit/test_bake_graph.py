@@ -148,3 +148,40 @@ def test_unknown_targets_are_one_line_before_anything_builds():
     with pytest.raises(UserError, match=r"^TARGETS=vllm,bogus: not a target or group of bake.hcl; use e.g."):
         transaction.build("sandbox", ["vllm", "bogus"], tag="never")
     assert time.monotonic() - start < 5
+
+
+def test_missing_buildx_is_its_own_line(monkeypatch, tmp_path):
+    """A docker CLI without the buildx plugin (the message the real CLI prints for a missing plugin)."""
+    real = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True).stdout.strip()
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = buildx ]; then echo \"docker: 'buildx' is not a docker command.\" >&2;"
+                    f" exit 1; fi\nexec {real} \"$@\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with pytest.raises(UserError) as err:
+        transaction.build("sandbox", ["default"], tag="never")
+    assert str(err.value) == ("docker buildx is not installed (`docker buildx version` fails); run `make engine`, "
+                              "which installs it")
+
+
+def test_broken_bake_file_names_file_and_line(monkeypatch, tmp_path):
+    broken = tmp_path / "bake.hcl"
+    broken.write_text((REPO_ROOT / "bake.hcl").read_text() + '\ntarget "half" {\n')
+    monkeypatch.setitem(graph.PROFILES, "sandbox", [str(broken), "bake.sandbox.hcl"])
+    with pytest.raises(UserError) as err:
+        transaction.build("sandbox", ["default"], tag="never")
+    msg = str(err.value)
+    assert msg.startswith(f"bake cannot read its files: {broken}:") and "Unclosed configuration block" in msg
+    assert "TARGETS" not in msg and "\n" not in msg
+
+
+def test_the_sandbox_labels_name_its_torch_wheel_and_production_none(label):
+    env = dict(graph.environment("sandbox", "latest", prepare=False), SANDBOX_TORCH_SHA256="ab" * 32,
+               SANDBOX_TORCH_SOURCE="index http://127.0.0.1:1/simple")
+    sandbox = json.loads(graph.print_graph("sandbox", ["default", "sandbox-wheels"], env))["target"]
+    for name in IMAGE_TARGETS:
+        assert sandbox[name]["labels"][label["torch_wheel"]] == "sha256:" + "ab" * 32 + " from index http://127.0.0.1:1/simple"
+        assert label["torch_wheel"] in json.loads(sandbox[name]["args"]["BUILD_INFO"])["labels"]
+    assert sandbox["sandbox-wheels"]["args"]["SANDBOX_TORCH_SHA256"] == "ab" * 32
+    production = json.loads(graph.print_graph("production", ["default"]))["target"]
+    assert all(label["torch_wheel"] not in production[n]["labels"] for n in IMAGE_TARGETS)

@@ -25,6 +25,21 @@ def test_mirror_comes_from_the_machines_apt_sources():
     assert engine.mirror_uri().startswith(("http://", "https://"))
 
 
+def test_mirror_with_apt_sources_hidden_is_one_line_or_the_override(monkeypatch, tmp_path):
+    """A machine whose apt names no mirror (the network default): one line naming MIRROR_URI, the local override."""
+    monkeypatch.delenv("MIRROR_URI", raising=False)
+    with pytest.raises(UserError) as err:
+        engine.mirror_uri(tmp_path)
+    assert "\n" not in str(err.value) and str(err.value).endswith("set MIRROR_URI=<a Debian mirror URL> and retry")
+    deb822 = tmp_path / "sources.list.d"
+    deb822.mkdir()
+    (deb822 / "m.sources").write_text(f"Types: deb\nURIs: http://127.0.0.1:9/debian/\nSuites: {engine._os_codename()}\n"
+                                      "Components: main\n")
+    assert engine.mirror_uri(tmp_path) == "http://127.0.0.1:9/debian"
+    monkeypatch.setenv("MIRROR_URI", "file:///srv/mirror/")
+    assert engine.mirror_uri(tmp_path) == "file:///srv/mirror"
+
+
 def test_production_preflight_wants_the_containerd_image_store():
     engine.require_image_store('[["driver-type","io.containerd.snapshotter.v1"]]')
     for classic in ('[["Backing Filesystem","extfs"],["Supports d_type","true"]]', "", "null"):

@@ -1,6 +1,6 @@
-"""The sandbox is production with other sources: every override in bake.sandbox.hcl is a row of the README's
-profile table (and every row still is an override), read with python-hcl2. A target bake.hcl does not have is a
-sandbox-only source (it builds what a named context points at) and is a row itself."""
+"""The sandbox is production with other sources: every override in bake.sandbox.hcl is a row of the profile
+table in docs/profiles.md (and every row still is an override), read with python-hcl2. A target bake.hcl does
+not have is a sandbox-only source (it builds what a named context points at) and is a row itself."""
 
 from __future__ import annotations
 
@@ -37,14 +37,14 @@ def sandbox_overrides(sandbox_file: Path = REPO_ROOT / "bake.sandbox.hcl") -> se
     return found
 
 
-def readme_rows() -> set[str]:
-    text = (REPO_ROOT / "README.md").read_text()
+def table_rows() -> set[str]:
+    text = (REPO_ROOT / "docs" / "profiles.md").read_text()
     table = text.split("| difference | production | sandbox | why |", 1)[1].split("\n\n", 1)[0]
     return {m.group(1) for m in re.finditer(r"^\| ((?:context|arg|variable|target) `[^`]+`) \|", table, re.M)}
 
 
-def test_every_sandbox_override_is_a_readme_row_and_back():
-    assert sandbox_overrides() == readme_rows()
+def test_every_sandbox_override_is_a_profile_table_row_and_back():
+    assert sandbox_overrides() == table_rows()
 
 
 def test_an_unlisted_override_would_be_caught(tmp_path):
@@ -52,4 +52,4 @@ def test_an_unlisted_override_would_be_caught(tmp_path):
     sandbox = tmp_path / "bake.sandbox.hcl"
     extra = '\ntarget "_common" {\n  args = { MAX_JOBS = "1" }\n}\n'
     sandbox.write_text((REPO_ROOT / "bake.sandbox.hcl").read_text() + extra)
-    assert sandbox_overrides(sandbox) - readme_rows() == {"arg `MAX_JOBS`"}
+    assert sandbox_overrides(sandbox) - table_rows() == {"arg `MAX_JOBS`"}

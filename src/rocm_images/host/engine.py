@@ -105,12 +105,13 @@ def require_image_store(driver_status: str | None = None) -> None:
                         "dockerd (or run `make engine` on a machine it manages)")
 
 
-def mirror_uri() -> str:
-    """The URI of the first enabled deb source for this machine's suite (deb822 or one-line format)."""
+def mirror_uri(apt_dir: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror the engine install and the sandbox base use: MIRROR_URI when set (a local mirror), else
+    the URI of the first enabled deb source for this machine's suite (deb822 or one-line format)."""
     if os.environ.get("MIRROR_URI"):
         return os.environ["MIRROR_URI"].rstrip("/")
     codename = _os_codename()
-    sources = sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
+    sources = sorted((apt_dir / "sources.list.d").glob("*.sources"))
     for f in sources:
         for stanza in f.read_text().split("\n\n"):
             fields = {}
@@ -121,14 +122,15 @@ def mirror_uri() -> str:
             if ("deb" in fields.get("types", "").split() and codename in fields.get("suites", "").split()
                     and fields.get("enabled", "yes").lower() != "no"):
                 return fields["uris"].split()[0].rstrip("/")
-    for f in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*.list"))]:
+    for f in [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*.list"))]:
         if not f.is_file():
             continue
         for line in f.read_text().splitlines():
             words = [w for w in line.split() if not w.startswith("[") and not w.endswith("]")]
             if len(words) >= 3 and words[0] == "deb" and words[2] == codename:
                 return words[1].rstrip("/")
-    raise UserError(f"no enabled apt source for suite {codename}; set MIRROR_URI=<debian mirror> and retry")
+    raise UserError(f"no enabled apt source for suite {codename} in {apt_dir}; set MIRROR_URI=<a Debian mirror URL> "
+                    "and retry")
 
 
 def _os_id(os_release: Path = Path("/etc/os-release")) -> str:

@@ -11,13 +11,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import REPO_ROOT, UserError
 from ..stages import patches, pins
-from . import sandbox_base, sdist
+from . import sandbox_base, sdist, torch_wheel
 
 PROFILES = {"production": ["bake.hcl"], "sandbox": ["bake.hcl", "bake.sandbox.hcl"]}
 BUILD_DIR = REPO_ROOT / "build"
@@ -71,19 +70,6 @@ def git_sha() -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
-def torch_wheels_dir() -> str:
-    """The directory pip's find-links names (where the machine keeps its CPU torch wheel)."""
-    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        if "find-links" in line:
-            for cand in line.split("=", 1)[1].strip("'\" ").split():
-                if Path(cand).is_dir():
-                    return cand
-    fallback = BUILD_DIR / "wheels"
-    fallback.mkdir(parents=True, exist_ok=True)  # empty: pip then takes torch from the index
-    return str(fallback)
-
-
 def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepare: bool = True) -> dict[str, str]:
     """The variables bake reads besides the pins file: the one-build pin overrides (announced) and the build's own
     facts (profile, tag, commit, patch series, sources). prepare=False names the vLLM source without fetching or
@@ -102,7 +88,8 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
         PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
     )
     if profile == "sandbox":
-        env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin), TORCH_WHEELS_DIR=torch_wheels_dir())
+        env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin))
+        env.update(torch_wheel.prepare(pin) if prepare else torch_wheel.named())
     return env
 
 
@@ -132,11 +119,30 @@ def bake_cmd(profile: str, *args: str) -> list[str]:
 def print_graph(profile: str, targets: list[str], env: dict[str, str] | None = None) -> str:
     """`bake --print` of the targets (JSON text); without env, the sources are named but not prepared."""
     env = env or environment(profile, os.environ.get("TAG", "latest"), prepare=False)
-    out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True)
+    try:
+        out = subprocess.run(bake_cmd(profile, "--print", *targets), cwd=REPO_ROOT, env=env,
+                             capture_output=True, text=True)
+    except FileNotFoundError:
+        raise UserError("the docker CLI is not on PATH; run `make engine` (installs Docker Engine + buildx)") from None
     if out.returncode != 0:
-        raise UserError(f"bake --print failed: {out.stderr.strip().splitlines()[-1]}")
+        raise _bake_failure(out.stderr)
     return out.stdout
+
+
+class UnknownTarget(UserError):
+    """bake has no target or group of that name."""
+
+
+def _bake_failure(stderr: str) -> UserError:
+    """What a failed `bake --print` means, told apart: buildx missing, a target bake lacks, or a file it cannot
+    read (bake names the file, line and column)."""
+    last = (stderr.strip().splitlines() or ["no output"])[-1].removeprefix("ERROR: ").strip()
+    if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
+        return UserError("docker buildx is not installed (`docker buildx version` fails); run `make engine`, "
+                         "which installs it")
+    if last.startswith("failed to find target"):
+        return UnknownTarget(last)
+    return UserError(f"bake cannot read its files: {last}; fix that file (`git diff -- '*.hcl'` shows local edits)")
 
 
 @dataclass(frozen=True)
@@ -167,8 +173,8 @@ def label_names() -> dict[str, str]:
 
 
 def check_targets(profile: str, targets: list[str], env: dict[str, str] | None = None) -> dict[str, Record]:
-    """The targets' records; unknown TARGETS stop in one line before the engine, the lock or bake (bake --print
-    names the problem), and so does the label-names target, which is not an image."""
+    """The targets' records; unknown TARGETS stop in one line before the engine, the lock or bake, and so does
+    the label-names target, which is not an image (a missing buildx or a broken bake file has its own line)."""
     profile_files(profile)
     unknown = UserError(f"TARGETS={','.join(targets)}: not a target or group of bake.hcl; use e.g. "
                         "TARGETS=rocm_base,vllm (or leave it unset for the default group)")
@@ -176,5 +182,5 @@ def check_targets(profile: str, targets: list[str], env: dict[str, str] | None =
         raise unknown
     try:
         return records(profile, targets, env)
-    except UserError:
+    except UnknownTarget:
         raise unknown from None

@@ -78,13 +78,25 @@ def fetch(version: str, sha256: str, project: str = "vllm") -> Path:
 
 
 def unpack(sdist: Path, dest: Path) -> Path:
-    """Unpack into dest (replaced atomically) and return the source tree root."""
+    """Unpack into dest (replaced atomically) and return the source tree root. An sdist of a ref versions.env does
+    not pin is checked only by the index's checksum: tarfile's "data" filter refuses members that would leave the
+    target (absolute paths, "..", links pointing out, devices), and nothing of a refused tarball is kept."""
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    with tarfile.open(sdist) as tf:
-        tf.extractall(tmp, filter="data")
-    (root,) = tmp.iterdir()
+    try:
+        with tarfile.open(sdist) as tf:
+            tf.extractall(tmp, filter="data")
+    except tarfile.FilterError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(f"{sdist.name}: refused to unpack, member {e.tarinfo.name!r} would leave the source "
+                        f"directory ({type(e).__name__}); the sdist is not trustworthy, fetch it again or "
+                        "pin another release") from None
+    entries = list(tmp.iterdir())
+    if len(entries) != 1 or not entries[0].is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(f"{sdist.name}: not an sdist (expected one top-level directory); pin another release")
+    (root,) = entries
     shutil.rmtree(dest, ignore_errors=True)
     root.rename(dest)
     tmp.rmdir()

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .. import REPO_ROOT, UserError
 from ..stages import aiter_guard, pins
-from . import engine, sandbox_base
+from . import engine, sandbox_base, torch_wheel
 from .graph import (
     BUILD_DIR,
     DEFAULT_TARGETS,
@@ -59,6 +59,8 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     env = environment(profile, tag, pin, prepare=False)  # once per build: an override is announced once
     final_of = check_targets(profile, targets, env)  # the tags the build moves to, as bake computes them for TAG
     pins.check_aiter_policy(pin)
+    if profile == "sandbox":  # every source the sandbox reads, before anything builds
+        env.update(torch_wheel.prepare(pin))
     engine.require()
     check_disk()
     with build_lock():

@@ -17,7 +17,7 @@ REQUIRED_KEYS = (
     "TRITON_REPO", "TRITON_BRANCH", "TRITON_CHERRY_PICKS", "FA_REPO", "FA_BRANCH", "MORI_REPO", "MORI_BRANCH",
     "AITER_REPO", "AITER_BRANCH", "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "AITER_CONTROL_BRANCH",
     "VLLM_REF", "VLLM_VERSION", "VLLM_SDIST_SHA256", "TILELANG_VERSION", "TVM_FFI_VERSION", "SANDBOX_SUITE",
-    "SANDBOX_PYTHON_VERSION", "SANDBOX_TORCH_VERSION",
+    "SANDBOX_PYTHON_VERSION", "SANDBOX_TORCH_VERSION", "SANDBOX_TORCH_INDEX",
 )
 _LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)\s*(?:#.*)?$")
 _TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:(?P<kind>\.post|-rc)(?P<n>\d+))?$")
@@ -44,7 +44,7 @@ def load(path: Path = VERSIONS_FILE) -> dict[str, str]:
         pins[key] = value
     missing = [k for k in REQUIRED_KEYS if not pins.get(k)]
     if missing:
-        raise UserError(f"{path.name}: missing key(s) {', '.join(missing)}; add them (see README 'Pins')")
+        raise UserError(f"{path.name}: missing key(s) {', '.join(missing)}; add them (see docs/development.md 'Pins')")
     return pins
 
 
