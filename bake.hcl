@@ -22,6 +22,11 @@ variable "FA_REPO" {}
 variable "FA_BRANCH" {}
 variable "MORI_REPO" {}
 variable "MORI_BRANCH" {}
+variable "CLR_REPO" {}
+variable "CLR_COMMIT" {}
+variable "NIC_BACKEND" {}
+variable "AINIC_VERSION" {}
+variable "BNXT_ROCELIB_VERSION" {}
 variable "AITER_REPO" {}
 variable "AITER_BRANCH" {}
 variable "AITER_COMMIT" {}
@@ -53,6 +58,7 @@ variable "PATCH_MODE" { default = "auto" }
 variable "SANDBOX_NOTE" { default = "" }
 // non-empty only in the sandbox profile: the torch wheel it installs (sha256, source); production builds torch
 variable "TORCH_WHEEL" { default = "" }
+// the CA bundle passed to downloading steps as the `hostca` secret; the CLI picks this machine's (graph.host_ca)
 variable "HOST_CA" { default = "/etc/ssl/certs/ca-certificates.crt" }
 // empty: each compiling step uses every core (nproc)
 variable "MAX_JOBS" { default = "" }
@@ -218,6 +224,11 @@ target "_sources" {
     MORI_REPO             = MORI_REPO
     MORI_BRANCH           = MORI_BRANCH
     AITER_REPO            = AITER_REPO
+    CLR_REPO              = CLR_REPO
+    CLR_COMMIT            = CLR_COMMIT
+    NIC_BACKEND           = NIC_BACKEND
+    AINIC_VERSION         = AINIC_VERSION
+    BNXT_ROCELIB_VERSION  = BNXT_ROCELIB_VERSION
     VLLM_TARGET_DEVICE    = "rocm"
   }
 }

@@ -29,7 +29,7 @@ target "_sources" {
     aiter-src         = "images/rocm_base/sandbox-aiter"
     requirements-drop = "images/vllm/requirements-drop/sandbox"
   }
-  args = { VLLM_TARGET_DEVICE = "empty" }
+  args = { VLLM_TARGET_DEVICE = "empty", HIP_RUNTIME = "os", NIC_BACKEND = "none" }
 }
 
 // the wheel set: a CPU torch wheel (pip's find-links or SANDBOX_TORCH_INDEX) and the stand-ins no offline build

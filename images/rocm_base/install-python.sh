@@ -4,13 +4,9 @@
 set -eu
 py="python$1"
 if ! command -v "$py" >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -y
-  apt-get install -y --no-install-recommends software-properties-common git gcc
-  add-apt-repository -y ppa:deadsnakes/ppa
-  apt-get update -y
-  apt-get install -y --no-install-recommends "$py" "$py-dev" "$py-venv"
-  rm -rf /var/lib/apt/lists/*
+  apt-install software-properties-common git gcc
+  host-ca add-apt-repository -y ppa:deadsnakes/ppa
+  apt-install "$py" "$py-dev" "$py-venv"
 fi
 "$py" -m venv /opt/venv
 /opt/venv/bin/python -m pip --version

@@ -222,3 +222,20 @@ def test_the_runtime_image_carries_only_in_image_code(host):
     out = host.run("cd /opt/rocm-images/rocm_images && find . -name '*.py' | sort")
     assert out.stdout.split() == ["./__init__.py", "./image/__init__.py", "./image/aiter_facts.py",
                                   "./image/knobs.py", "./image/probe.py"]
+
+
+# What upstream's images carry at run time and ours must too: mori's RDMA core (libibverbs and its providers,
+# libpci), the native libraries torchvision/torchaudio and the Fortran runtime load, and upstream's runtime
+# packages (docker/upstream-parity.toml; the parity test holds the Dockerfiles, this the image).
+RUNTIME_PACKAGES = ("libibverbs1", "ibverbs-providers", "libpci3", "libgfortran5", "sox", "libsox-fmt-all",
+                    "libjpeg-dev", "libnuma-dev", "libopenmpi-dev", "sqlite3", "libfmt-dev")
+
+
+@pytest.mark.parametrize("package", RUNTIME_PACKAGES)
+def test_runtime_system_package_is_installed(host, package):
+    assert host.package(package).is_installed, package
+
+
+def test_mori_proxy_dependencies_import(host):
+    out = host.run("python -c 'import quart, msgpack, aiohttp, zmq, blinker; print(\"ok\")'")
+    assert out.rc == 0 and out.stdout.strip() == "ok", out.stderr

@@ -185,3 +185,17 @@ def test_the_sandbox_labels_name_its_torch_wheel_and_production_none(label):
     assert sandbox["sandbox-wheels"]["args"]["SANDBOX_TORCH_SHA256"] == "ab" * 32
     production = json.loads(graph.print_graph("production", ["default"]))["target"]
     assert all(label["torch_wheel"] not in production[n]["labels"] for n in IMAGE_TARGETS)
+
+
+def test_host_ca_is_the_bundle_this_machine_has(monkeypatch, tmp_path):
+    """RHEL-family hosts keep it elsewhere than Debian; a host with none passes an empty secret."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setattr(graph.ssl, "get_default_verify_paths", lambda: type("P", (), {"cafile": None})())
+    rhel = tmp_path / "ca-bundle.crt"
+    rhel.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert graph.host_ca((str(tmp_path / "absent.crt"), str(rhel))) == str(rhel)
+    assert graph.host_ca((str(tmp_path / "absent.crt"),)) == os.devnull
+    monkeypatch.setenv("SSL_CERT_FILE", str(rhel))
+    assert graph.host_ca(()) == str(rhel)
+    monkeypatch.setenv("HOST_CA", str(rhel))
+    assert graph.environment("production", "latest", prepare=False)["HOST_CA"] == str(rhel)

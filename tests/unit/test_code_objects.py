@@ -81,3 +81,64 @@ def test_mhc_entry_points_resolved_or_named(monkeypatch, tmp_path):
     assert build_info.mhc_entry_points() is None
     monkeypatch.setitem(sys.modules, "aiter.ops", None)  # what a failed `import triton` in aiter leaves
     assert build_info.mhc_entry_points().startswith("`import aiter.ops.mhc` failed: ")
+
+
+@pytest.mark.parametrize("tail,why", [
+    (b"", "truncated"),                                                    # the magic at the very end
+    (struct.pack("<Q", 1) + struct.pack("<QQ", 0, 4), "truncated"),        # an entry cut inside its header
+    (struct.pack("<Q", 10**9), "1000000000 entries"),                      # a count no bundle has
+    (struct.pack("<Q", 1) + struct.pack("<QQQ", 0, 4, 2**40), "an entry id of 1099511627776 bytes"),
+    (struct.pack("<Q", 1) + struct.pack("<QQQ", 0, 4, 4) + b"\xff\xfe\x00\x01", "an entry id that is not ASCII"),
+], ids=["magic-at-end", "entry-cut", "huge-count", "huge-id", "non-ascii-id"])
+def test_a_malformed_bundle_header_is_one_line_naming_file_and_offset(tail, why):
+    data = shared_object(bundle(HOST, MI300)) + b"junk" + code_objects.MAGIC + tail
+    offset = data.rfind(code_objects.MAGIC)
+    with pytest.raises(UserError) as err:
+        code_objects.archs(data, "/x/aiter/jit/module_mhc.so")
+    assert str(err.value) == (f"/x/aiter/jit/module_mhc.so: malformed offload bundle header at byte {offset} ({why}); "
+                              "the file is damaged or not a HIP build, rebuild it")
+    _, error = build_info.code_object_archs(data, "gfx942", "/x/aiter/jit/module_mhc.so")
+    assert error == str(err.value)  # the build check reports the same line, no traceback
+
+
+def ccob(payload: bytes, version: int = 2) -> bytes:
+    """A compressed bundle header as clang writes it (magic, version, method zstd, sizes, hash) and a payload."""
+    if version == 2:
+        return b"CCOB" + struct.pack("<HHIIQ", 2, 2, 24 + len(payload), 1234, 0) + payload
+    return b"CCOB" + struct.pack("<HHQQQ", 3, 2, 32 + len(payload), 1234, 0) + payload
+
+
+@pytest.fixture
+def fake_bundler(tmp_path, monkeypatch):
+    """A stand-in for ROCm's clang-offload-bundler (none on this machine): it lists the ids written in the
+    payload after a "IDS:" marker, for an input that starts with the CCOB magic, and records the input's size."""
+    tool = tmp_path / "clang-offload-bundler"
+    tool.write_text("#!/bin/sh\nin=${3#--input=}\n[ \"$1 $2\" = '--list --type=o' ] || exit 9\n"
+                    "head -c 4 \"$in\" | grep -q CCOB || { echo 'not a bundle' >&2; exit 1; }\n"
+                    f"wc -c < \"$in\" >> {tmp_path}/sizes\n"
+                    "tr '\\000' '\\n' < \"$in\" | sed -n 's/^IDS://p' | tr ',' '\\n'\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    return tmp_path / "sizes"
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_compressed_bundles_are_listed_with_clang_offload_bundler(fake_bundler, version):
+    blob = ccob(b"\0IDS:" + f"{HOST},{MI350}".encode() + b"\0", version)
+    data = shared_object(bundle(HOST, MI300)) + blob + b"\0" * 64  # trailing bytes are not the bundle's
+    assert code_objects.archs(data) == {"gfx942", "gfx950"}
+    assert fake_bundler.read_text().split() == [str(len(blob))]  # exactly the bundle, by its recorded size
+
+
+def test_a_compressed_bundle_the_bundler_rejects_is_one_line(fake_bundler, tmp_path):
+    data = shared_object() + ccob(b"\0IDS:" + MI300.encode())
+    (tmp_path / "clang-offload-bundler").write_text("#!/bin/sh\necho 'error: decompression failed' >&2\nexit 1\n")
+    with pytest.raises(UserError) as err:
+        code_objects.archs(data)
+    assert str(err.value) == (f"module_mhc.so: clang-offload-bundler cannot list the compressed bundle at byte "
+                              f"{data.find(b'CCOB')} (error: decompression failed)")
+
+
+def test_a_stray_ccob_string_is_not_a_bundle():
+    data = shared_object(bundle(HOST, MI300)) + b"CCOB is also a word"
+    assert code_objects.archs(data) == {"gfx942"}

@@ -43,6 +43,25 @@ def test_malformed_line(tmp_path):
         pins.load(_write(tmp_path, _good() + "this is not a pin\n"))
 
 
+def test_a_nic_backend_the_install_script_does_not_know_is_refused(tmp_path, repo):
+    bad = tmp_path / "versions.env"
+    bad.write_text((repo / "versions.env").read_text().replace("NIC_BACKEND=all ", "NIC_BACKEND=mellanox ", 1))
+    with pytest.raises(UserError, match=r"^versions.env: NIC_BACKEND=mellanox is not one of all, ainic, bnxt, none; "
+                                        r"pick one$"):
+        pins.load(bad)
+
+
+def test_install_nic_knows_every_choice_and_refuses_others(repo):
+    """The script's own cases are the choices pins.load allows; an unknown one exits 2 before installing."""
+    script = repo / "images" / "vllm" / "install-nic.sh"
+    for choice in pins.CHOICES["NIC_BACKEND"]:
+        assert f"  {choice})" in script.read_text()
+    proc = subprocess.run(["sh", str(script), "mellanox", "1", "2"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip() == "NIC_BACKEND=mellanox is not one of none, ainic, bnxt, all"
+    none = subprocess.run(["sh", str(script), "none", "1", "2"], capture_output=True, text=True)
+    assert none.returncode == 0 and none.stdout.strip() == "NIC_BACKEND=none: mori's NIC providers installed"
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="not found"):
         pins.load(tmp_path / "versions.env")
@@ -81,12 +100,14 @@ def test_fix_commit_recorded(pin):
 # Values that are versions (not names or paths): each may appear only in versions.env.
 VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "TRITON_BRANCH", "FA_BRANCH",
                 "MORI_BRANCH", "PYTORCH_AUDIO_BRANCH", "AITER_BRANCH", "AITER_CONTROL_BRANCH", "AITER_COMMIT",
-                "VLLM_SDIST_SHA256", "TILELANG_VERSION", "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION")
+                "VLLM_SDIST_SHA256", "TILELANG_VERSION", "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION",
+                "CLR_COMMIT", "AINIC_VERSION", "BNXT_ROCELIB_VERSION")
 # Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
 # (named by the vLLM ref it targets), stand-in README text and the aiter contract (it names the tag it was read
-# from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH).
+# from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH), and the parity declarations, which name what
+# upstream's files install (tests/unit/test_upstream_parity.py fails when upstream no longer does).
 ALLOWED = ("versions.env", "README.md", "docs/", "images/vllm/patches/", "images/rocm_base/sandbox-aiter/README.md",
-           "images/rocm_base/aiter-mhc-contract.json",
+           "images/rocm_base/aiter-mhc-contract.json", "docker/upstream-parity.toml",
            "tests/", "examples/")
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,20 @@ def git_sha() -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
+# where CA bundles live: Debian/Ubuntu, then RHEL/Fedora
+CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def host_ca(candidates: tuple[str, ...] = CA_BUNDLES) -> str:
+    """The CA bundle builds get as the `hostca` secret (TLS-intercepting proxies): SSL_CERT_FILE, else OpenSSL's
+    default file, else the first bundle of this machine's distribution; an empty file when there is none (every
+    step then uses the image's own CAs)."""
+    for cand in (os.environ.get("SSL_CERT_FILE", ""), ssl.get_default_verify_paths().cafile or "", *candidates):
+        if cand and Path(cand).is_file():
+            return cand
+    return os.devnull
+
+
 def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepare: bool = True) -> dict[str, str]:
     """The variables bake reads besides the pins file: the one-build pin overrides (announced) and the build's own
     facts (profile, tag, commit, patch series, sources). prepare=False names the vLLM source without fetching or
@@ -86,6 +101,7 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
         CREATED=commit_time(),
         PATCH_SERIES_SHA256=series_sha256(patches.series(pin["VLLM_REF"])),
         PATCH_MODE=os.environ.get("PATCH_MODE", "auto"),
+        HOST_CA=os.environ.get("HOST_CA") or host_ca(),
     )
     if profile == "sandbox":
         env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin))

@@ -27,15 +27,15 @@ def mhc_entry_points() -> str | None:
     return f"aiter.ops.mhc lacks {', '.join(lacking)}" if lacking else None
 
 
-def code_object_archs(data: bytes, gpu_archs: str) -> tuple[list[str], str | None]:
+def code_object_archs(data: bytes, gpu_archs: str, name: str = "module_mhc.so") -> tuple[list[str], str | None]:
     """(archs found, error or None): every arch of GPU_ARCHS needs a code object; the stand-in has none and
     says so."""
     if STANDIN_MARK in data:
         print("module_mhc.so: sandbox stand-in, no GPU code objects (not a ROCm build)")
         return [], None
     try:
-        found = sorted(code_objects.archs(data))
-        lacking = code_objects.missing(data, [a for a in gpu_archs.split(";") if a])
+        found = sorted(code_objects.archs(data, name))
+        lacking = code_objects.missing(data, [a for a in gpu_archs.split(";") if a], name)
     except UserError as e:
         return [], str(e)
     if lacking:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {so} is not an ELF shared object; rebuild aiter", file=sys.stderr)
             return 2
         if a.gpu_archs:
-            info["module_mhc"]["archs"], error = code_object_archs(so.read_bytes(), a.gpu_archs)
+            info["module_mhc"]["archs"], error = code_object_archs(so.read_bytes(), a.gpu_archs, str(so))
             if error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2

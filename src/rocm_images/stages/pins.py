@@ -15,10 +15,13 @@ REQUIRED_KEYS = (
     "ROCM_BASE_IMAGE", "ROCM_BASE_DIGEST", "PYTHON_VERSION", "GPU_ARCHS", "PYTORCH_ROCM_ARCH", "PYTORCH_REPO",
     "PYTORCH_BRANCH", "PYTORCH_VISION_REPO", "PYTORCH_VISION_BRANCH", "PYTORCH_AUDIO_REPO", "PYTORCH_AUDIO_BRANCH",
     "TRITON_REPO", "TRITON_BRANCH", "TRITON_CHERRY_PICKS", "FA_REPO", "FA_BRANCH", "MORI_REPO", "MORI_BRANCH",
-    "AITER_REPO", "AITER_BRANCH", "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "AITER_CONTROL_BRANCH",
+    "CLR_REPO", "CLR_COMMIT", "NIC_BACKEND", "AINIC_VERSION", "BNXT_ROCELIB_VERSION", "AITER_REPO", "AITER_BRANCH",
+    "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "AITER_CONTROL_BRANCH",
     "VLLM_REF", "VLLM_VERSION", "VLLM_SDIST_SHA256", "TILELANG_VERSION", "TVM_FFI_VERSION", "SANDBOX_SUITE",
     "SANDBOX_PYTHON_VERSION", "SANDBOX_TORCH_VERSION", "SANDBOX_TORCH_INDEX",
 )
+# pins with a fixed set of values (NIC_BACKEND: images/vllm/install-nic.sh's cases)
+CHOICES = {"NIC_BACKEND": ("all", "ainic", "bnxt", "none")}
 _LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)\s*(?:#.*)?$")
 _TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:(?P<kind>\.post|-rc)(?P<n>\d+))?$")
 # a release candidate sorts below its release, a post-release above it
@@ -45,6 +48,9 @@ def load(path: Path = VERSIONS_FILE) -> dict[str, str]:
     missing = [k for k in REQUIRED_KEYS if not pins.get(k)]
     if missing:
         raise UserError(f"{path.name}: missing key(s) {', '.join(missing)}; add them (see docs/development.md 'Pins')")
+    for key, allowed in CHOICES.items():
+        if pins[key] not in allowed:
+            raise UserError(f"{path.name}: {key}={pins[key]} is not one of {', '.join(allowed)}; pick one")
     return pins
 
 
