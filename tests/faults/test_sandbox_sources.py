@@ -54,6 +54,7 @@ def test_sandbox_build_takes_torch_from_an_index(sandbox_images, tmp_path, label
     ref = f"{os.environ['IMAGE_PREFIX']}/rocm_base:torchidx"
     try:
         assert proc.returncode == 0, proc.stderr[-3000:]
+        assert f"torch (CPU stand-in for ROCm torch): sha256:{local.sha256} from index {index}" in proc.stdout
         name = Path(local.file).name
         assert "/simple/torch/" + name.replace("+", "%2B") in requested  # the wheel came over HTTP from the index
         cached = tmp_path / "cache" / "torch" / name

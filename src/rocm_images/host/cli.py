@@ -43,6 +43,12 @@ def _image(a: argparse.Namespace) -> None:
     print(f"built ({a.profile}){note}:")
     for t in (t for tags in built.values() for t in tags):
         print(f"  {t}")
+    if a.profile == "sandbox":
+        from . import torch_wheel
+
+        got = torch_wheel.named()
+        print(f"torch (CPU stand-in for ROCm torch): sha256:{got['SANDBOX_TORCH_SHA256']} from "
+              f"{got['SANDBOX_TORCH_SOURCE']}")
     if built.get("vllm"):
         from . import smoke
 
