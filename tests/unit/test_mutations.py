@@ -52,3 +52,18 @@ def test_only_a_failing_test_kills_a_mutant(tmp_path, code, failures, errors, ou
     report.write_text(f'<testsuites><testsuite name="pytest" errors="{errors}" failures="{failures}" tests="3"/>'
                       "</testsuites>")
     assert mutate.verdict(code, report) == outcome
+
+
+def test_an_engine_mutant_leaves_no_images(monkeypatch, tmp_path):
+    """A full `make mutate` once filled the disk with the scratch trees' images: each engine mutant cleans up."""
+    from rocm_images.host import cleanup
+
+    cleaned = []
+    monkeypatch.setattr(cleanup, "clean", lambda: cleaned.append(True) or [])
+    monkeypatch.setattr(mutate, "SCRATCH", tmp_path)
+    monkeypatch.setattr(mutate, "scratch_copy", lambda dest: dest.mkdir(parents=True) or dest)
+    monkeypatch.setattr(mutate, "plant", lambda m, root: None)
+    monkeypatch.setattr(mutate.subprocess, "run", lambda *a, **k: type("P", (), {"returncode": 0})())
+    for engine in (False, True):
+        mutate.run_one(mutate.Mutant(f"x-{engine}", "g", "f", [], ["tests/unit"], engine))
+    assert cleaned == [True]

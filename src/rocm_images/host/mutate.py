@@ -81,6 +81,11 @@ def run_one(m: Mutant) -> Mutant:
         code = proc.returncode
     except subprocess.TimeoutExpired:
         code = -1
+    finally:
+        if m.engine:  # its tests built images of the scratch tree and did not reach the suite's clean-up
+            from . import cleanup
+
+            cleanup.clean()
     m.seconds = time.monotonic() - start
     m.outcome = verdict(code, report)
     if m.outcome == "killed":
