@@ -9,6 +9,7 @@ every command of every branch counts, in our files and in upstream's alike.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ _PREFIXES = {"exec", "env", "sudo", "command", "nohup", "time"}
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*|[0-9@])(?::-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*|[0-9@]))")
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # pip install / apt-get install / git clone options that take a value as the next word
-_PIP_VALUE_OPTS = {"-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t",
+_PIP_VALUE_OPTS = {"-r", "--requirement", "-e", "--editable", "-c", "--constraint", "-i", "--index-url",
+                   "--extra-index-url", "-f", "--find-links", "-t",
                    "--target", "--prefix", "--root", "--cache-dir", "--python-version", "--platform", "--src",
                    "--upgrade-strategy", "--progress-bar", "--timeout", "--retries", "--cert", "--python"}
 _APT_VALUE_OPTS = {"-o", "-t", "--target-release", "-c", "--config-file"}
@@ -103,13 +105,8 @@ def _pip(words: list[str], found: Installs) -> None:
     rest, i = words[1:], 0
     while i < len(rest):
         w = rest[i]
-        if w in ("-r", "--requirement"):
+        if w in ("-r", "--requirement") and i + 1 < len(rest):
             found.add("requirements", normalize_requirements(rest[i + 1]))
-            i += 2
-            continue
-        if w in ("-e", "--editable"):
-            i += 2
-            continue
         if w in _PIP_VALUE_OPTS:
             i += 2
             continue
@@ -141,7 +138,7 @@ def _command(words: list[str], env: dict[str, str], args: list[str], scripts: di
             _command(sub, env, args, scripts, found)
     elif cmd in scripts:  # one of our scripts: read it with its arguments
         read_shell(scripts[cmd].read_text(), dict(env), rest, scripts, found)
-    elif cmd in ("apt-get", "apt") and rest[:1] == ["install"] or (cmd in ("apt-get", "apt") and "install" in rest):
+    elif cmd in ("apt-get", "apt") and "install" in rest:
         found.items["apt"] |= set(_positional(rest[rest.index("install") + 1:], _APT_VALUE_OPTS))
     elif re.fullmatch(r"pip3?(\.\d+)?", cmd):
         _pip(rest, found)
@@ -174,9 +171,7 @@ def _copied_scripts(dockerfile: Path, repo: Path | None) -> dict[str, Path]:
     if repo is None:
         return scripts
     for other in sorted(dockerfile.parent.glob("Dockerfile*")):
-        with other.open("rb") as f:
-            structure = DockerfileParser(fileobj=f).structure
-        for ins in (i for i in structure if i["instruction"] == "COPY"):
+        for ins in (i for i in structure(other) if i["instruction"] == "COPY"):
             words = shlex.split(ins["value"])
             for src in (w for w in words[:-1] if not w.startswith("--")):
                 path = repo / src
@@ -185,16 +180,25 @@ def _copied_scripts(dockerfile: Path, repo: Path | None) -> dict[str, Path]:
     return scripts
 
 
+@functools.cache
+def _parsed(dockerfile: Path, mtime_ns: int) -> list[dict]:
+    with dockerfile.open("rb") as f:
+        return DockerfileParser(fileobj=f).structure
+
+
+def structure(dockerfile: Path) -> list[dict]:
+    """dockerfile-parse's instructions of a file, parsed once while it is unchanged."""
+    return _parsed(dockerfile, dockerfile.stat().st_mtime_ns)
+
+
 def stage_installs(dockerfile: Path, variables: dict[str, str], repo: Path | None = None) -> dict[str, Installs]:
     """stage name -> what its RUNs (ONBUILD RUNs too) install. ARG defaults, ENV and `variables` expand words."""
-    with dockerfile.open("rb") as f:
-        structure = DockerfileParser(fileobj=f).structure
     scripts = _copied_scripts(dockerfile, repo)
     env = dict(variables)
     out: dict[str, Installs] = {}
     stage_env: dict[str, str] = {}
     current: str | None = None
-    for ins in structure:
+    for ins in structure(dockerfile):
         kind, value = ins["instruction"], ins["value"]
         if kind == "ONBUILD" and value.split(None, 1)[0].upper() == "RUN":
             kind, value = "RUN", value.split(None, 1)[1]
@@ -218,11 +222,9 @@ def stage_installs(dockerfile: Path, variables: dict[str, str], repo: Path | Non
 
 def parents(dockerfile: Path) -> dict[str, str]:
     """stage -> the stage or image it is FROM."""
-    with dockerfile.open("rb") as f:
-        structure = DockerfileParser(fileobj=f).structure
     out: dict[str, str] = {}
     defaults: dict[str, str] = {}
-    for ins in structure:
+    for ins in structure(dockerfile):
         if ins["instruction"] == "ARG" and not out:  # global ARGs: a FROM may name a stage through one
             for word in shlex.split(ins["value"], comments=True):
                 name, _, default = word.partition("=")
