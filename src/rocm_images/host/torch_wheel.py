@@ -179,7 +179,8 @@ def prepare(pin: dict[str, str]) -> dict[str, str]:
     for f in CONTEXT_DIR.iterdir():
         if f.name != src.name:
             f.unlink()
-    if not dest.is_file() or sdist.sha256_of(dest) != wheel.sha256:
+    linked = dest.is_file() and os.path.samefile(dest, src)  # hard link of the source: no second hash
+    if not linked and (not dest.is_file() or sdist.sha256_of(dest) != wheel.sha256):
         part = dest.with_name(dest.name + ".part")
         part.unlink(missing_ok=True)
         try:
