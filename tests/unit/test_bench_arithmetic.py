@@ -52,3 +52,11 @@ def test_cluster_ratios():
     cluster = {"overlay": {"node_pull_bytes": 50, "build_seconds": 3.0, "push_seconds": 1.0},
                "full": {"node_pull_bytes": 5000, "build_seconds": 20.0, "push_seconds": 12.0}}
     assert bench.cluster_ratios(cluster) == {"node_pull_bytes_ratio": 0.01, "edit_to_pushed_speedup": 8.0}
+
+
+def test_compression_ratios_are_gzip_over_zstd_and_bytes_zstd_over_gzip():
+    cold = {"gzip": {"cold_pull_seconds": 30.0, "export_compress_seconds": 90.0, "registry_bytes": 1000},
+            "zstd": {"cold_pull_seconds": 10.0, "export_compress_seconds": 9.0, "registry_bytes": 850}}
+    assert bench.compression_ratios(cold) == {"cold_pull_speedup_zstd": 3.0, "push_compress_speedup_zstd": 10.0,
+                                              "registry_bytes_ratio_zstd": 0.85}
+    assert {"cold_pull_speedup_zstd", "push_compress_speedup_zstd", "registry_bytes_ratio_zstd"} <= set(bench.GOALS)

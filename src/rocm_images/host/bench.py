@@ -1,7 +1,8 @@
 """`make bench`: what the patch overlay buys, measured in ONE run on this machine (sandbox profile).
 
-Builds, all with `bake --load` of the default targets under the tag `bench` (the user's tags never move):
-  cold      no layer cache (`--no-cache`; pip's download cache mount stays warm, as on any build host)
+Builds of the default targets under the tag `bench` (the user's tags never move), `bake --load` but the first:
+  cold      no layer cache (`--no-cache`; pip's download cache mount stays warm, as on any build host), loaded
+            with uncompressed layers so that the cold-node step below compresses from scratch
   noop      the same again
   overlay   a new edit to the patch series, overlay mode (the default): only the thin patch layer rebuilds
   full      a new edit in `full` mode (patched before the wheel build, the upstream way), after a warm-up
@@ -13,6 +14,9 @@ Edit to cluster, per mode (the same edit in both): the unedited image of that mo
 registry first (what the cluster already runs); then the edited image's changed layer bytes, the seconds of
 `docker push` of it, and a node's pull: a client that already holds the previous image's blobs fetches the new
 manifest and the blobs it lacks over HTTP (what `docker pull` transfers; unpacking is not included).
+To a cold node, per compression (gzip, zstd) of the vllm image right after the cold build: export + compress
+seconds, push seconds, bytes in the registry, a second dockerd's (empty store) pull + unpack and first `docker run`
+(cold_pull_speedup_zstd, push_compress_speedup_zstd, registry_bytes_ratio_zstd).
 Prints a table and the ratios; writes build/bench.json and build/bench.png. Not a test: numbers, not verdicts.
 """
 
@@ -25,21 +29,20 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 from .. import REPO_ROOT, UserError
 from ..stages import patches, pins
-from . import engine, graph, local_registry, preflight, sandbox_base, transaction
+from . import cold_node, compression, engine, graph, local_registry, preflight, sandbox_base, transaction
+from .manifest import MANIFEST_TYPES, image_manifest
 
 OUT = graph.BUILD_DIR / "bench"
 REPEAT = 3
-GOALS = {"patch_rebuild_speedup": (">=", 50.0), "noop_fraction": ("<=", 0.02), "changed_layer_fraction": ("<=", 0.01)}
-MANIFEST_TYPES = ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                            "application/vnd.docker.distribution.manifest.list.v2+json",
-                            "application/vnd.docker.distribution.manifest.v2+json"])
+GOALS = {"patch_rebuild_speedup": (">=", 50.0), "noop_fraction": ("<=", 0.02), "changed_layer_fraction": ("<=", 0.01),
+         "cold_pull_speedup_zstd": (">=", 2.0), "push_compress_speedup_zstd": (">=", 5.0),
+         "registry_bytes_ratio_zstd": ("<=", 1.0)}
 EDITED = "vllm/model_executor/layers/mhc.py"
 
 
@@ -64,13 +67,16 @@ def edited_series(pin: dict[str, str], dest: Path) -> Path:
     return dest
 
 
-def timed_build(env: dict[str, str], *extra: str, series: Path | None = None, mode: str = "overlay") -> float:
+def timed_build(env: dict[str, str], *extra: str, series: Path | None = None, mode: str = "overlay",
+                output: str = "load", targets: tuple[str, ...] = graph.DEFAULT_TARGETS) -> float:
+    """Seconds of one bake of targets: `--load`, another output for every target, or ("") bake.hcl's own."""
     env = dict(env, PATCH_MODE=mode)
     sets: list[str] = []
     if series is not None:
         override, sets = graph.series_override(series)
         env.update(override)
-    cmd = graph.bake_cmd("sandbox", "--load", "--progress=quiet", *extra, *sets, *graph.DEFAULT_TARGETS)
+    load = ["--load"] if output == "load" else [f"--set=*.output={output}"] if output else []
+    cmd = graph.bake_cmd("sandbox", *load, "--progress=quiet", *extra, *sets, *targets)
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     took = time.monotonic() - start
@@ -78,15 +84,6 @@ def timed_build(env: dict[str, str], *extra: str, series: Path | None = None, mo
         tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
         raise UserError(f"bench build failed ({mode}): {tail[0]}")
     return took
-
-
-def image_manifest(node: dict, fetch: Callable[[str], dict]) -> dict:
-    """From an index (image + attestations) down to the image manifest; fetch(digest) reads a manifest."""
-    while "manifests" in node:
-        desc = next(m for m in node["manifests"]
-                    if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest")
-        node = fetch(desc["digest"])
-    return node
 
 
 def layer_sizes(ref: str, scratch: Path) -> dict[str, int]:
@@ -165,26 +162,75 @@ def to_cluster(registry: str, mode: str, previous: str, edited: str, build_secon
             "node_pull_bytes": pulled["bytes"], "node_pull_blobs": pulled["blobs"]}
 
 
-def chart(results: dict[str, float], cluster: dict[str, dict], path: Path) -> None:
+# the cold build loads its layers uncompressed, so that each compression below pays its own compression
+UNCOMPRESSED = "type=image,compression=uncompressed,force-compression=true,oci-mediatypes=true"
+
+
+def cold_pull(env: dict[str, str], registry: str, packed: str) -> dict:
+    """The vllm image with `packed` layers: export + compress seconds (bake of the built image into that
+    compression), push seconds, bytes in the registry, and a cold node's pull (download + unpack into an empty
+    store: a second dockerd with its own data root) and first `docker run` there."""
+    env = dict(env, COMPRESSION=packed, TAG=f"bench-{packed}")
+    ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
+    export_s = timed_build(env, targets=("vllm",), output="")  # image_output with COMPRESSION: bake.hcl
+    dest = f"{registry}/cold/vllm:{packed}"
+    try:
+        push_s = timed_push(ref, dest)
+    finally:
+        subprocess.run(["docker", "image", "rm", ref], capture_output=True)
+    blobs = image_blobs(registry, "cold/vllm", packed)
+    with tempfile.TemporaryDirectory(prefix="cold-node-", dir=graph.BUILD_DIR) as tmp, \
+            cold_node.serve(Path(tmp)) as node:
+        start = time.monotonic()
+        cold_node.docker(node, "pull", "-q", dest)
+        pull_s = time.monotonic() - start
+        unpacked = int(cold_node.docker(node, "image", "inspect", "--format", "{{.Size}}", dest).stdout)
+        start = time.monotonic()
+        cold_node.docker(node, "run", "--rm", "--network", "none", dest, "true")
+        run_s = time.monotonic() - start
+    return {"export_compress_seconds": round(export_s, 2), "push_seconds": round(push_s, 2),
+            "registry_bytes": sum(blobs.values()), "cold_pull_seconds": round(pull_s, 2),
+            "first_run_seconds": round(run_s, 2), "unpacked_bytes": unpacked,
+            "pull_seconds_per_gib_unpacked": round(pull_s / (unpacked / 2**30), 3),
+            "registry_bytes_per_unpacked_byte": round(sum(blobs.values()) / unpacked, 4)}
+
+
+def compression_ratios(cold: dict[str, dict]) -> dict[str, float]:
+    g, z = cold["gzip"], cold["zstd"]
+    return {"cold_pull_speedup_zstd": round(g["cold_pull_seconds"] / z["cold_pull_seconds"], 2),
+            "push_compress_speedup_zstd": round(g["export_compress_seconds"] / z["export_compress_seconds"], 2),
+            "registry_bytes_ratio_zstd": round(z["registry_bytes"] / g["registry_bytes"], 4)}
+
+
+def _stacked(ax, rows: dict[str, dict], phases: tuple[tuple[str, str], ...], title: str) -> None:
+    """One bar per row, its phases stacked in order."""
+    names, bottom = list(rows), [0.0] * len(rows)
+    for phase, color in phases:
+        vals = [rows[n][phase] for n in names]
+        ax.bar(names, vals, bottom=bottom, color=color, label=phase.replace("_seconds", ""))
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_title(title)
+    ax.set_ylabel("seconds")
+    ax.legend()
+
+
+def chart(results: dict[str, float], cluster: dict[str, dict], cold: dict[str, dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = ["cold", "noop", "overlay", "full"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.4), dpi=100)
+    fig, (ax, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 3.4), dpi=100)
     bars = ax.bar(names, [results[n] for n in names], color=["#888", "#4a4", "#27c", "#c52"])
     ax.bar_label(bars, fmt="%.1f s")
     ax.set_ylabel("seconds (bake --load, this machine)")
     ax.set_title("sandbox builds: cold, no-op, patch edit")
-    modes, bottom = ["overlay", "full"], [0.0, 0.0]
-    for phase, color in (("build_seconds", "#27c"), ("push_seconds", "#a6c"), ("node_pull_seconds", "#e93")):
-        vals = [cluster[m][phase] for m in modes]
-        ax2.bar(modes, vals, bottom=bottom, color=color, label=phase.replace("_seconds", ""))
-        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-    ax2.set_title("one patch edit: build + push + one node's pull")
-    ax2.set_ylabel("seconds")
-    ax2.legend()
+    _stacked(ax2, cluster, (("build_seconds", "#27c"), ("push_seconds", "#a6c"), ("node_pull_seconds", "#e93")),
+             "one patch edit: build + push + one node's pull")
+    _stacked(ax3, cold, (("export_compress_seconds", "#27c"), ("push_seconds", "#a6c"),
+                         ("cold_pull_seconds", "#e93"), ("first_run_seconds", "#4a4")),
+             "vllm image to a cold node: gzip vs zstd")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -199,7 +245,8 @@ def run() -> dict:
         sandbox_base.ensure(pin)
         env = graph.environment("sandbox", "bench", pin)
         vllm_ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
-        secs = {"cold": timed_build(env, "--no-cache")}
+        secs = {"cold": timed_build(env, "--no-cache", output=UNCOMPRESSED)}
+        cold = {packed: cold_pull(env, registry, packed) for packed in compression.CHOICES}
         secs["noop"] = median(timed_build(env) for _ in range(REPEAT))
         before = layer_sizes(vllm_ref, OUT)
         cluster = {}
@@ -229,11 +276,14 @@ def run() -> dict:
         "changed_layer_fraction": round(changed / sum(after.values()), 6),
         "edit_to_cluster": cluster,
         **cluster_ratios(cluster),
+        "cold_node": cold,
+        **compression_ratios(cold),
+        "cold_node_method": COLD_NODE_METHOD,
         "production_estimate": PRODUCTION_ESTIMATE,
         "goals": {k: f"{op} {v}" for k, (op, v) in GOALS.items()},
     }
     (graph.BUILD_DIR / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    chart(secs, cluster, graph.BUILD_DIR / "bench.png")
+    chart(secs, cluster, cold, graph.BUILD_DIR / "bench.png")
     return result
 
 
@@ -244,6 +294,12 @@ def cluster_ratios(cluster: dict[str, dict]) -> dict[str, float]:
             "edit_to_pushed_speedup": round((f["build_seconds"] + f["push_seconds"])
                                             / (o["build_seconds"] + o["push_seconds"]), 2)}
 
+
+COLD_NODE_METHOD = (
+    "a second dockerd (classic store, its own data root, so none of the image's layers) pulls from the loopback "
+    "registry: `docker pull` seconds are download + unpack with no network limit, then `docker run --rm "
+    "--network none <image> true`; export + compress is a bake of the already-built vllm image into that "
+    "compression (the cold build loaded it uncompressed, so neither compression finds its blobs made)")
 
 # Not measured here (no ROCm build is possible): what a full-mode edit costs each node in production.
 PRODUCTION_ESTIMATE = (
@@ -266,6 +322,10 @@ def report(r: dict) -> str:
     for key, (op, goal) in GOALS.items():
         met = r[key] >= goal if op == ">=" else r[key] <= goal
         rows.append(f"{key:<24}{r[key]:>12}   goal {op} {goal}  {'met' if met else 'NOT met'}")
+    for packed, c in r["cold_node"].items():
+        rows.append(f"{packed:<5} to a cold node: export+compress {c['export_compress_seconds']} s, push "
+                    f"{c['push_seconds']} s, {c['registry_bytes'] / 2**20:.0f} MiB in the registry, pull+unpack "
+                    f"{c['cold_pull_seconds']} s, first run {c['first_run_seconds']} s")
     rows.append(f"node_pull_bytes_ratio (overlay / full)   {r['node_pull_bytes_ratio']}")
     rows.append(f"edit_to_pushed_speedup (full / overlay)  {r['edit_to_pushed_speedup']}")
     return "\n".join(rows) + (f"\nprofile: {r['profile']}\nproduction: {r['production_estimate']}"

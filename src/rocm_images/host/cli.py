@@ -38,7 +38,8 @@ def _base(a: argparse.Namespace) -> None:
 def _image(a: argparse.Namespace) -> None:
     from . import transaction
 
-    built = transaction.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag)
+    built = transaction.build(a.profile, a.targets.split(",") if a.targets else None, tag=a.tag,
+                              layer_compression=a.compression or "gzip")
     note = " — SANDBOX images (stand-ins; not a ROCm result; cannot be pushed)" if a.profile == "sandbox" else ""
     print(f"built ({a.profile}){note}:")
     for t in (t for tags in built.values() for t in tags):
@@ -128,7 +129,8 @@ def _patch_refresh(a: argparse.Namespace) -> None:
 def _push(a: argparse.Namespace) -> None:
     from . import push
 
-    pinned = push.run(a.profile, a.registry, a.tag, local_tag=a.tag or "latest")
+    pinned = push.run(a.profile, a.registry, a.tag, local_tag=a.tag or "latest",
+                      layer_compression=a.compression or None)
     print("digests (pin these in schedulers):\n" + "\n".join(f"  {p}" for p in pinned))
 
 
@@ -152,12 +154,13 @@ def _smoke(a: argparse.Namespace) -> None:
 
 _PROFILE = {"--profile": {"default": "production"}}
 _REF = {"--ref": {}}
+_COMPRESSION = {"--compression": {"default": "", "help": "layer compression: gzip (default) or zstd"}}
 # command -> (handler, its options as argparse keyword arguments)
 COMMANDS: dict[str, tuple] = {
     "engine": (_engine, {}),
     "pins": (_pins, {"--make": {"action": "store_true"}}),
     "base": (_base, {"--rebuild": {"action": "store_true"}}),
-    "image": (_image, {**_PROFILE, "--targets": {"default": ""}, "--tag": {"default": "latest"}}),
+    "image": (_image, {**_PROFILE, "--targets": {"default": ""}, "--tag": {"default": "latest"}, **_COMPRESSION}),
     "print": (_print, _PROFILE),
     "refresh-base": (_refresh_base, {}),
     "clean-images": (_clean_images, {}),
@@ -165,7 +168,7 @@ COMMANDS: dict[str, tuple] = {
     "patch-check": (_patch_check, {**_REF, "--src": {}}),
     "patch-work": (_patch_work, _REF),
     "patch-refresh": (_patch_refresh, _REF),
-    "push": (_push, {**_PROFILE, "--registry": {"default": ""}, "--tag": {"default": ""}}),
+    "push": (_push, {**_PROFILE, "--registry": {"default": ""}, "--tag": {"default": ""}, **_COMPRESSION}),
     "bench": (_bench, {}),
     "mutate": (_mutate, {"--select": {"default": "", "help": "only mutants whose id contains this"},
                          "--no-engine": {"action": "store_true", "help": "skip mutants whose tests need Docker"}}),

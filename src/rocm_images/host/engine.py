@@ -88,9 +88,11 @@ def require() -> None:
         raise UserError(problem)
 
 
-def require_image_store(driver_status: str | None = None) -> None:
-    """Production preflight: bake's attestations and CACHE=registry need the containerd image store (with the
-    default docker driver); a classic-store engine would fail mid-bake instead of before it."""
+def require_image_store(driver_status: str | None = None,
+                        why: str = "production builds attach SBOM/provenance attestations, which need") -> None:
+    """Preflight for what needs the containerd image store (with the default docker driver): production's
+    attestations and CACHE=registry, and zstd layers; a classic-store engine would fail mid-bake or quietly
+    recompress instead."""
     if driver_status is None:
         out = subprocess.run(["docker", "info", "--format", "{{json .DriverStatus}}"], capture_output=True, text=True)
         driver_status = out.stdout
@@ -99,8 +101,7 @@ def require_image_store(driver_status: str | None = None) -> None:
     except (ValueError, TypeError):
         pairs = {}
     if pairs.get("driver-type") != "io.containerd.snapshotter.v1":
-        raise UserError("this Docker engine uses the classic image store; production builds attach SBOM/provenance "
-                        "attestations, which need the containerd image store: set "
+        raise UserError(f"this Docker engine uses the classic image store; {why} the containerd image store: set "
                         '{"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json and restart '
                         "dockerd (or run `make engine` on a machine it manages)")
 

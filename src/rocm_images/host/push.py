@@ -1,6 +1,7 @@
 """`make push REGISTRY=<host[:port]/namespace> [TAG=...]`: publish the images `make image` built under tags
 derived from their version label (bake computes it from versions.env), then print the digest each one has in
-the registry, for schedulers to pin.
+the registry, for schedulers to pin. Layers go as the image was built (`make image COMPRESSION=gzip|zstd`);
+`COMPRESSION` here must agree with the image, and the registry's media types are read back after the first tag.
 
 Refused before anything is pushed: no registry, a sandbox image (stand-ins, never a ROCm result), an image
 without our labels, or one built from other pins than versions.env says.
@@ -13,7 +14,7 @@ import re
 import subprocess
 
 from .. import UserError
-from . import engine, graph, transaction
+from . import compression, engine, graph, transaction
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 _REGISTRY = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
@@ -37,8 +38,8 @@ def labels_of(ref: str) -> dict[str, str]:
     return labels
 
 
-# the labels that say which commit built the image and when, not what it was built from
-BUILD_ROLES = ("revision", "created")
+# the labels that say which commit built the image, when and how its layers are packed, not what it was built from
+BUILD_ROLES = ("revision", "created", "compression")
 
 
 def check_publishable(images: dict[str, dict[str, str]]) -> None:
@@ -75,7 +76,20 @@ def check_registry(registry: str) -> str:
     return registry
 
 
-def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str]:
+def check_compression(images: dict[str, dict[str, str]], wanted: str | None) -> dict[str, str]:
+    """ref -> the compression its layers were built with; refused when it is not the COMPRESSION asked for."""
+    name = graph.label_names()["compression"]
+    built = {ref: compression.of_image(labels, name) for ref, labels in images.items()}
+    if wanted is not None:
+        compression.check(wanted)
+        for ref, c in built.items():
+            if c != wanted:
+                raise UserError(f"{ref} was built with COMPRESSION={c}; rebuild it with `make image "
+                                f"COMPRESSION={wanted}` or push it with COMPRESSION={c}")
+    return built
+
+
+def push_images(refs: list[str], registry: str, extra_tag: str = "", layer_compression: str | None = None) -> list[str]:
     """Check every image first (nothing is pushed if one is refused), then push; returns name@digest lines."""
     registry = check_registry(registry)
     if extra_tag:
@@ -83,12 +97,13 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
     engine.require()
     images = {ref: labels_of(ref) for ref in refs}
     check_publishable(images)
+    packed = check_compression(images, layer_compression)
     plans = [(ref, f"{registry}/{ref.rsplit('/', 1)[-1].split(':')[0]}", derived_tags(labels, extra_tag))
              for ref, labels in images.items()]
     pinned = []
     for ref, repo, tags in plans:
         digest = ""
-        for tag in tags:
+        for i, tag in enumerate(tags):
             dest = f"{repo}:{tag}"
             subprocess.run(["docker", "tag", ref, dest], check=True)
             try:
@@ -97,7 +112,9 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
                 subprocess.run(["docker", "image", "rm", dest], capture_output=True)  # the alias only
             if out.returncode != 0:
                 tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["?"]
-                raise UserError(f"push of {dest} failed: {tail[0]}; check the registry and your login")
+                raise compression.push_failure(dest, packed[ref], tail[0])
+            if i == 0:  # the immutable tag: what the registry holds is checked before any other tag names it
+                compression.check_pushed(dest, packed[ref], compression.registry_media_types(repo, tag))
             found = _DIGEST.search(out.stdout)
             if found:
                 digest = found.group(1)
@@ -108,13 +125,16 @@ def push_images(refs: list[str], registry: str, extra_tag: str = "") -> list[str
     return pinned
 
 
-def run(profile: str, registry: str, tag: str = "", local_tag: str = "latest") -> list[str]:
-    """Push the default targets' images built locally under local_tag."""
+def run(profile: str, registry: str, tag: str = "", local_tag: str = "latest",
+        layer_compression: str | None = None) -> list[str]:
+    """Push the default targets' images built locally under local_tag (COMPRESSION, when given, must be theirs)."""
     check_registry(registry)
+    if layer_compression is not None:
+        compression.check(layer_compression)
     graph.profile_files(profile)
     if profile != "production":
         raise UserError(f"PROFILE={profile} images are SANDBOX stand-ins and are never pushed; "
                         "build and push PROFILE=production on an AMD host")
     env = graph.environment(profile, local_tag, prepare=False)
     refs = [t for r in graph.records(profile, list(graph.DEFAULT_TARGETS), env).values() for t in r.tags]
-    return push_images(refs, registry, tag)
+    return push_images(refs, registry, tag, layer_compression)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .. import REPO_ROOT, UserError
 from ..stages import aiter_guard, pins
-from . import engine, sandbox_base, torch_wheel
+from . import compression, engine, sandbox_base, torch_wheel
 from .graph import (
     BUILD_DIR,
     DEFAULT_TARGETS,
@@ -51,17 +51,21 @@ def build_lock() -> Iterator[None]:
 
 
 def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
-          extra: list[str] | None = None) -> dict[str, list[str]]:
+          extra: list[str] | None = None, layer_compression: str = compression.DEFAULT) -> dict[str, list[str]]:
     """Build into a candidate tag, verify, then move the real tags. Returns the final tags by target name."""
     targets = targets or list(DEFAULT_TARGETS)
     check_names(tag, os.environ.get("IMAGE_PREFIX"))
+    compression.check(layer_compression)
     pin = pins.load()
     env = environment(profile, tag, pin, prepare=False)  # once per build: an override is announced once
+    env["COMPRESSION"] = layer_compression
     final_of = check_targets(profile, targets, env)  # the tags the build moves to, as bake computes them for TAG
     pins.check_aiter_policy(pin)
     if profile == "sandbox":  # every source the sandbox reads, before anything builds
         env.update(torch_wheel.prepare(pin))
     engine.require()
+    if layer_compression != "gzip":  # a classic store keeps no blobs: push would recompress them as gzip
+        engine.require_image_store(why=f"COMPRESSION={layer_compression} keeps its layers as built only in")
     check_disk()
     with build_lock():
         _untag(candidates())  # leftovers of a build killed too hard to clean up (SIGKILL)
@@ -79,7 +83,8 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
         # and candidates are removed whatever happens (failure, Ctrl-C, SIGTERM)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            proc = subprocess.run(bake_cmd(profile, "--load", *(extra or []), *targets), cwd=REPO_ROOT, env=env)
+            # each published target's output (bake.hcl image_output) loads it into the engine with its compression
+            proc = subprocess.run(bake_cmd(profile, *(extra or []), *targets), cwd=REPO_ROOT, env=env)
             if proc.returncode != 0:
                 raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
                                 "untouched; fix the error above and rerun (cached steps are reused)")
