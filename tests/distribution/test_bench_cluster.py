@@ -33,6 +33,8 @@ def test_a_node_pulls_only_the_changed_layer(tmp_path):
         with local_registry.serve(tmp_path / "registry") as registry:
             c = bench.to_cluster(registry, "overlay", previous, edited, build_seconds=1.5)
             everything = bench.image_blobs(registry, "bench/overlay", "edited")
+            assert (tmp_path / "registry" / "data").is_dir()
+        assert not (tmp_path / "registry" / "data").exists(), "the throwaway registry left its blobs behind"
     finally:
         subprocess.run(["docker", "image", "rm", previous, edited], capture_output=True)
     shared = max(everything.values())

@@ -29,6 +29,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -236,14 +238,28 @@ def chart(results: dict[str, float], cluster: dict[str, dict], cold: dict[str, d
     plt.close(fig)
 
 
+@contextmanager
+def _removed_after(env: dict[str, str]) -> Iterator[None]:
+    """The bench's images (TAG=bench, several GB of uncompressed layers) go when the run ends, however it ends,
+    and so does the build cache: its uncompressed blobs made dockerd 26 grow past 22 GiB and stall on the next
+    cache export (CACHE=local, tests/distribution/test_cache.py, 2026-12-03), so the next build starts cold."""
+    try:
+        yield
+    finally:
+        refs = [t for r in graph.records("sandbox", list(graph.DEFAULT_TARGETS), env).values() for t in r.tags]
+        subprocess.run(["docker", "image", "rm", *refs], capture_output=True)
+        subprocess.run(["docker", "buildx", "prune", "--all", "--force"], capture_output=True)
+
+
 def run() -> dict:
     pin = pins.load()
     engine.require()
     preflight.check_disk()
     OUT.mkdir(parents=True, exist_ok=True)
-    with transaction.build_lock(), local_registry.serve(Path(tempfile.mkdtemp(prefix="bench-registry-"))) as registry:
+    env = graph.environment("sandbox", "bench", pin)
+    with transaction.build_lock(), tempfile.TemporaryDirectory(prefix="bench-registry-") as store, \
+            local_registry.serve(Path(store)) as registry, _removed_after(env):
         sandbox_base.ensure(pin)
-        env = graph.environment("sandbox", "bench", pin)
         vllm_ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
         secs = {"cold": timed_build(env, "--no-cache", output=UNCOMPRESSED)}
         cold = {packed: cold_pull(env, registry, packed) for packed in compression.CHOICES}

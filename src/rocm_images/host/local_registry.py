@@ -36,7 +36,8 @@ def _free_port() -> int:
 
 @contextmanager
 def serve(root: Path) -> Iterator[str]:
-    """Run a registry storing under root; yields its address (127.0.0.1:<port>)."""
+    """Run a registry storing under root; yields its address (127.0.0.1:<port>). Its blobs go when the block
+    ends (a bench or test push leaves GBs there otherwise)."""
     import requests
 
     binary = ensure_installed()
@@ -58,3 +59,4 @@ def serve(root: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(root / "data", ignore_errors=True)
