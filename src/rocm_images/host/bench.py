@@ -239,14 +239,13 @@ def chart(results: dict[str, float], cluster: dict[str, dict], cold: dict[str, d
 
 
 @contextmanager
-def _removed_after(env: dict[str, str]) -> Iterator[None]:
+def _removed_after(refs: list[str]) -> Iterator[None]:
     """The bench's images (TAG=bench, several GB of uncompressed layers) go when the run ends, however it ends,
     and so does the build cache: its uncompressed blobs made dockerd 26 grow past 22 GiB and stall on the next
     cache export (CACHE=local, tests/distribution/test_cache.py, 2026-12-03), so the next build starts cold."""
     try:
         yield
     finally:
-        refs = [t for r in graph.records("sandbox", list(graph.DEFAULT_TARGETS), env).values() for t in r.tags]
         subprocess.run(["docker", "image", "rm", *refs], capture_output=True)
         subprocess.run(["docker", "buildx", "prune", "--all", "--force"], capture_output=True)
 
@@ -257,10 +256,12 @@ def run() -> dict:
     preflight.check_disk()
     OUT.mkdir(parents=True, exist_ok=True)
     env = graph.environment("sandbox", "bench", pin)
+    # read before the block, so that a failing `bake --print` cannot hide the run's own error in the clean-up
+    built = graph.records("sandbox", list(graph.DEFAULT_TARGETS), env)
+    vllm_ref = built["vllm"].tags[0]
     with transaction.build_lock(), tempfile.TemporaryDirectory(prefix="bench-registry-") as store, \
-            local_registry.serve(Path(store)) as registry, _removed_after(env):
+            local_registry.serve(Path(store)) as registry, _removed_after([t for r in built.values() for t in r.tags]):
         sandbox_base.ensure(pin)
-        vllm_ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
         secs = {"cold": timed_build(env, "--no-cache", output=UNCOMPRESSED)}
         cold = {packed: cold_pull(env, registry, packed) for packed in compression.CHOICES}
         secs["noop"] = median(timed_build(env) for _ in range(REPEAT))
