@@ -340,7 +340,7 @@ target "rocm_base-no-module-mhc" {
 target "rocm_base-old-aiter" {
   inherits = ["rocm_base-core"]
   tags     = []
-  args     = { AITER_BRANCH = AITER_CONTROL_BRANCH, AITER_GUARD = "off" }
+  args     = { AITER_BRANCH = AITER_CONTROL_BRANCH, AITER_GUARD = "report" }
 }
 
 group "default" { targets = ["rocm_base", "vllm", "vllm-openai"] }

@@ -9,6 +9,10 @@ variable "SANDBOX_TORCH_VERSION" {}
 variable "TORCH_WHEELS_DIR" {}
 variable "SANDBOX_TORCH_SHA256" { default = "" }
 variable "SANDBOX_TORCH_SOURCE" { default = "" }
+// aiter's repository: AITER_REPO (the network), or the local mirror the CLI made of AITER_MIRROR (a git bundle or
+// clone; src/rocm_images/host/aiter_mirror.py) in AITER_MIRROR_DIR (empty without one), which the clone then reads
+variable "AITER_MIRROR_DIR" { default = "build/aiter-mirror" }
+variable "SANDBOX_AITER_REPO" { default = AITER_REPO }
 
 variable "BASE_IMAGE" { default = SANDBOX_BASE_IMAGE }
 variable "BASE_DIGEST" { default = "" }
@@ -16,20 +20,27 @@ variable "TORCH_WHEEL" {
   default = SANDBOX_TORCH_SHA256 == "" ? "" : "sha256:${SANDBOX_TORCH_SHA256} from ${SANDBOX_TORCH_SOURCE}"
 }
 variable "SANDBOX_NOTE" {
-  default = "SANDBOX STAND-INS: Debian base without ROCm, CPU torch, aiter stand-in module_mhc.so, amdsmi stand-in"
+  default = "SANDBOX STAND-INS: Debian base without ROCm, CPU torch, aiter's module_mhc and module_aiter_core as CPU builds, amdsmi, hipconfig and rocminfo stand-ins"
 }
 
 target "_common" {
   args = { PYTHON_VERSION = SANDBOX_PYTHON_VERSION }
 }
 
+// aiter: the real repository at AITER_BRANCH, built by its own setup.py; only its compiled modules arrive as CPU
+// builds (aiter-prebuilt)
 target "_sources" {
   contexts = {
     rocm-wheels       = "target:sandbox-wheels"
-    aiter-src         = "images/rocm_base/sandbox-aiter"
+    aiter-mirror      = AITER_MIRROR_DIR
+    aiter-prebuilt    = "target:sandbox-aiter-cpu"
     requirements-drop = "images/vllm/requirements-drop/sandbox"
   }
-  args = { VLLM_TARGET_DEVICE = "empty", HIP_RUNTIME = "os", NIC_BACKEND = "none" }
+  args = {
+    VLLM_TARGET_DEVICE = "empty", HIP_RUNTIME = "os", NIC_BACKEND = "none"
+    AITER_REPO = SANDBOX_AITER_REPO, AITER_SUBMODULES = "0", PREBUILD_KERNELS = "0",
+    AITER_LOCAL_VERSION = "sandbox.standin"
+  }
 }
 
 // the wheel set: a CPU torch wheel (pip's find-links or SANDBOX_TORCH_INDEX) and the stand-ins no offline build
@@ -40,4 +51,32 @@ target "sandbox-wheels" {
   target     = "rocm-wheels"
   contexts   = { os = "target:rocm_base-os", torch-wheels = TORCH_WHEELS_DIR }
   args       = { SANDBOX_TORCH_VERSION = SANDBOX_TORCH_VERSION, SANDBOX_TORCH_SHA256 = SANDBOX_TORCH_SHA256 }
+}
+
+// the wheels stage of Dockerfile.rocm_base on the sandbox wheel set: what the aiter CPU modules build against
+// (its own contexts, not _sources: that would make it depend on the aiter modules it feeds)
+target "rocm_base-wheels" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.rocm_base"
+  target     = "wheels"
+  contexts   = { base = "docker-image://${BASE_IMAGE}", tools = "src", rocm-wheels = "target:sandbox-wheels" }
+  args       = { HIP_RUNTIME = "os" }
+}
+
+// aiter-prebuilt: CPU builds of module_mhc and module_aiter_core (images/rocm_base/aiter-cpu)
+target "sandbox-aiter-cpu" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.sandbox"
+  target     = "aiter-prebuilt"
+  contexts   = { wheels = "target:rocm_base-wheels", tools = "src" }
+}
+
+// the no-module_mhc negative control: module_aiter_core alone (PREBUILD_KERNELS=0 is what removes it in production)
+target "sandbox-aiter-cpu-no-mhc" {
+  inherits = ["sandbox-aiter-cpu"]
+  args     = { AITER_CPU_MODULES = "module_aiter_core" }
+}
+
+target "rocm_base-no-module-mhc" {
+  contexts = { aiter-prebuilt = "target:sandbox-aiter-cpu-no-mhc" }
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
+import aiter_host
 import pytest
 
-from rocm_images import REPO_ROOT, UserError
+from rocm_images import UserError
 from rocm_images.stages import aiter_guard
 
 FLOOR = "v0.1.14"
@@ -106,8 +108,40 @@ def test_plain_directory_source_is_refused_in_one_line(aiter_repo, tmp_path, cap
     assert "\n" not in err and "is not a git checkout of aiter" in err
 
 
-def test_only_the_labelled_sandbox_standin_passes_on_policy(pin):
-    standin = REPO_ROOT / "images" / "rocm_base" / "sandbox-aiter"
-    result = aiter_guard.check(standin, pin["AITER_BRANCH"], pin["AITER_COMMIT"], pin["AITER_REQUIRED_FIX"],
+def test_a_directory_calling_itself_a_stand_in_is_refused_too(aiter_repo, tmp_path):
+    """No source passes on policy alone: a tree without git history is refused whatever its README says."""
+    repo, shas = aiter_repo
+    src = _checkout(repo, FLOOR, tmp_path / "src")
+    shutil.rmtree(src / ".git")
+    (src / "README.md").write_text("# aiter -- SANDBOX STAND-IN (not ROCm/aiter)\n")
+    with pytest.raises(UserError, match="is not a git checkout of aiter"):
+        aiter_guard.check(src, FLOOR, shas["release"], shas["fix"], FLOOR)
+
+
+def test_the_real_pinned_aiter_passes_by_ancestry(pin):
+    """The clone both profiles build from (AITER_MIRROR or AITER_REPO): the pinned tag carries the fix."""
+    src = aiter_host.checkout(pin["AITER_BRANCH"])
+    result = aiter_guard.check(src, pin["AITER_BRANCH"], pin["AITER_COMMIT"], pin["AITER_REQUIRED_FIX"],
                                pin["AITER_MIN_VERSION"])
-    assert result["fix_check"] == "policy-only (sandbox stand-in: no aiter git history)"
+    assert result == {"ref": pin["AITER_BRANCH"], "commit": pin["AITER_COMMIT"], "fix": pin["AITER_REQUIRED_FIX"],
+                      "fix_check": "git ancestry"}
+
+
+def test_the_real_control_aiter_is_refused_and_reported_by_ancestry(pin, tmp_path, capsys):
+    """The old-aiter negative control's real v0.1.13: the policy refuses it; report mode (what its build runs)
+    records the missing fix by ancestry, and the record is what the image suite fails on."""
+    src = aiter_host.checkout(pin["AITER_CONTROL_BRANCH"])
+    result = aiter_guard.report(src, pin["AITER_CONTROL_BRANCH"], pin["AITER_REQUIRED_FIX"])
+    head = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert result["commit"] == head != pin["AITER_COMMIT"]
+    assert result["fix_check"] == (f"git ancestry: MISSING, {pin['AITER_REQUIRED_FIX'][:12]} is not an ancestor of "
+                                   f"{head[:12]}")
+    code = aiter_guard.main(["--src", str(src), "--mode", "report", "--branch", pin["AITER_CONTROL_BRANCH"],
+                             "--commit", pin["AITER_COMMIT"], "--fix", pin["AITER_REQUIRED_FIX"],
+                             "--min", pin["AITER_MIN_VERSION"], "--out", str(tmp_path / "guard.json")])
+    assert code == 0 and json.loads((tmp_path / "guard.json").read_text()) == result
+    code = aiter_guard.main(["--src", str(src), "--branch", pin["AITER_CONTROL_BRANCH"], "--commit", head,
+                             "--fix", pin["AITER_REQUIRED_FIX"], "--min", pin["AITER_CONTROL_BRANCH"],
+                             "--out", str(tmp_path / "enforced.json")])
+    assert code == 2 and not (tmp_path / "enforced.json").exists()
+    assert "lacks the mhc sqrsum race fix" in capsys.readouterr().err

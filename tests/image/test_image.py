@@ -40,6 +40,30 @@ def test_default_knobs_select_aiter_and_compile_no_tilelang(default_probe):
     assert tl["imported"] is False and tl["compile_requests"] == 0 and tl["kernels_compiled"] == 0
 
 
+def test_aiter_s_own_wrapper_ran_with_its_signature_and_split_k(default_probe, repo):
+    """Facts from aiter's code, not ours: mhc_pre's real parameters (the contract's record of them), and the
+    split-k / tile-k its wrapper picked for each DeepSeek-V4 size before it called mhc_pre_gemm_sqrsum."""
+    contract = json.loads((repo / "images/rocm_base/aiter-mhc-contract.json").read_text())
+    wrapper, run = default_probe["aiter"]["wrapper"], default_probe["run"]
+    assert wrapper["mhc_pre_params"] == contract["entry_points"]["mhc_pre"]["params"]
+    calls = wrapper["gemm_calls"]
+    assert sorted({c["hidden"] for c in calls}) == [4096, 7168], calls
+    for c in calls:
+        assert c["tokens"] == run["tokens"] and c["tile_k"] in (64, 128) and 1 <= c["split_k"] <= 32, c
+        assert (run["hc_mult"] * c["hidden"]) % (c["tile_k"] * c["split_k"]) == 0, c  # aiter's own rule
+
+
+def test_aiter_kept_the_wheel_set_s_triton(host):
+    """aiter's setup.py swaps triton unless AITER_USE_SYSTEM_TRITON=1: rocm_base's triton (recorded by its layer's
+    build-info) is the one the wheel set pins (production: built from TRITON_REPO), or none where the set has none
+    (sandbox; vLLM's requirements bring triton in the next layer)."""
+    info = json.loads(host.file("/etc/rocm-images/build-info.json").content_string)
+    pinned = dict(line.split("==", 1) for line in
+                  host.file("/etc/rocm-images/constraints.txt").content_string.split() if "==" in line)
+    assert "triton_in_rocm_base" in info, sorted(info)
+    assert info["triton_in_rocm_base"] == pinned.get("triton"), (info["triton_in_rocm_base"], pinned.get("triton"))
+
+
 def test_default_hc_head_uses_triton_and_the_fused_op_refuses(default_probe):
     run = default_probe["run"]
     assert run["hc_head"]["ops"] == ["hc_head_triton"], run["hc_head"]  # ran on GPU; may fail on a CPU host
@@ -97,9 +121,8 @@ def test_build_info_matches_labels_and_aiter_carries_the_fix(host, labels, role,
     assert info["labels"] == labels and info["label_names"] == label  # what code in the image reads them by
     guard = default_probe["aiter"]["guard"]
     assert guard["ref"] == role["aiter_ref"] and guard["fix"] == pin["AITER_REQUIRED_FIX"]
-    sandbox = role["profile"] == "sandbox"
-    # a production image must have proved the fix by git ancestry; only the labelled stand-in is policy-only
-    assert guard["fix_check"] == ("policy-only (sandbox stand-in: no aiter git history)" if sandbox else "git ancestry")
+    # both profiles build from a git clone of aiter: the fix is proved by ancestry, on the commit the labels name
+    assert guard["fix_check"] == "git ancestry" and guard["commit"] == role["aiter_commit"], guard
     assert default_probe["aiter"]["version"].startswith(pin["AITER_BRANCH"].lstrip("v"))
 
 

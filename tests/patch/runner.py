@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import standin
+import aiter_host
 
 from rocm_images import REPO_ROOT
 
@@ -19,11 +19,12 @@ AMDSMI = REPO_ROOT / "images" / "rocm_base" / "sandbox-amdsmi"  # amdsmi reporti
 def run_harness(script: str, tree: Path, tmp: Path, args: list[str], knobs: dict[str, str],
                 tilelang_installed: bool) -> dict:
     """The JSON object the script printed after "HARNESS "."""
-    # aiter: the sandbox stand-in (aiter's own input checks, its own CPU math), as in the sandbox image
-    paths = [tree, AMDSMI, standin.AITER] + ([HERE / "fakes_tilelang"] if tilelang_installed else [])
+    # aiter: the real aiter at AITER_BRANCH with the sandbox's CPU module_mhc (its wrapper, loader and input
+    # checks), as in the sandbox image
+    paths = [tree, AMDSMI] + ([HERE / "fakes_tilelang"] if tilelang_installed else [])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "PYTHONPATH", "AITER_"))}
-    env.update(knobs, PYTHONPATH=os.pathsep.join(map(str, paths)), AITER_JIT_DIR=str(standin.module_mhc_dir()),
-               FAKE_AITER_LOG=str(tmp / "aiter.log"), FAKE_TILELANG_LOG=str(tmp / "tilelang.log"))
+    env = aiter_host.env(env, tuple(paths))
+    env.update(knobs, FAKE_AITER_LOG=str(tmp / "aiter.log"), FAKE_TILELANG_LOG=str(tmp / "tilelang.log"))
     for log in ("aiter.log", "tilelang.log"):
         (tmp / log).unlink(missing_ok=True)
     proc = subprocess.run([sys.executable, str(HERE / script), *args], env=env,

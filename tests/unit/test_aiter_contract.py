@@ -1,82 +1,77 @@
-"""The sandbox aiter stand-in holds aiter's real mHC contract (images/rocm_base/aiter-mhc-contract.json, read from
-aiter's source at the pinned tag): every shape the real kernels reject is rejected with the same kind of error and
-message, the shapes they accept run and return what aiter returns, and the shapes this project runs pass."""
+"""The sandbox's aiter holds aiter's real mHC contract (images/rocm_base/aiter-mhc-contract.json, read from aiter's
+source at the pinned tag): aiter's own wrapper (aiter/ops/mhc.py) over the CPU module_mhc rejects every shape the
+real kernels reject with the same kind of error and message, accepts what they accept and returns aiter's shapes,
+and the shapes this project runs pass."""
 
 from __future__ import annotations
 
-import importlib
 import json
+import subprocess
 import sys
+from pathlib import Path
 
+import aiter_host
 import pytest
-import standin
 
 from rocm_images import REPO_ROOT
 from rocm_images.image import probe
 
-torch = pytest.importorskip("torch")
 CONTRACT = json.loads((REPO_ROOT / "images" / "rocm_base" / "aiter-mhc-contract.json").read_text())
 REJECTS = [(c, ex) for c in CONTRACT["checks"] for ex in c["rejects"]]
+ACCEPTS = [{k: v for k, v in e.items() if k != "note"} for e in CONTRACT["accepts"]]
+PROJECT = [{"op": op, "hidden": h, "hc": probe.HC_MULT, "tokens": probe.RUN_TOKENS, "arch": arch}
+           for arch in ("gfx942", "gfx950") for h in probe.DSV4_HIDDEN_SIZES for op in ("mhc_pre", "mhc_post")]
 
 
 @pytest.fixture(scope="module")
-def aiter_mhc():
-    """The stand-in's aiter.ops.mhc, loading a module_mhc.so compiled here (AITER_JIT_DIR), as the image does."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AITER_JIT_DIR", str(standin.module_mhc_dir()))
-    mp.syspath_prepend(str(standin.AITER))
-    for name in [n for n in sys.modules if n == "aiter" or n.startswith("aiter.")]:
-        mp.delitem(sys.modules, name)
-    yield importlib.import_module("aiter.ops.mhc")
-    mp.undo()
-    for name in [n for n in sys.modules if n == "aiter" or n.startswith("aiter.")]:
-        del sys.modules[name]
+def outcomes(tmp_path_factory) -> dict[str, dict]:
+    """Every example's outcome, from one interpreter per arch running the real aiter."""
+    examples = [dict(ex, op=c["op"]) for c, ex in REJECTS] + ACCEPTS + PROJECT
+    out: dict[str, dict] = {}
+    for arch in ("gfx942", "gfx950"):
+        mine = [e for e in examples if e.get("arch", "gfx950") == arch]
+        calls = tmp_path_factory.mktemp("calls") / f"{arch}.json"
+        calls.write_text(json.dumps([{k: v for k, v in e.items() if k != "arch"} for e in mine]))
+        env = aiter_host.env(None)
+        env["ROCM_IMAGES_STANDIN_GFX"] = arch
+        proc = subprocess.run([sys.executable, str(Path(__file__).with_name("aiter_calls.py")), str(calls)],
+                              env=env, capture_output=True, text=True, timeout=600)
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULTS ")]
+        assert line, proc.stdout[-2000:] + proc.stderr[-3000:]
+        for example, result in zip(mine, json.loads(line[0][8:]), strict=True):
+            out[json.dumps(example, sort_keys=True)] = result
+    return out
 
 
-def call(aiter_mhc, op: str, hidden: int, hc: int, tokens: int, dtype: str = "bfloat16", fn_rows: int | None = None):
-    g = torch.Generator().manual_seed(0)
-    hc3 = 2 * hc + hc * hc
-    residual = torch.randn(tokens, hc, hidden, generator=g).to(getattr(torch, dtype))
-    if op == "mhc_pre":
-        fn = torch.randn(fn_rows or hc3, hc * hidden, generator=g) * 0.02
-        return aiter_mhc.mhc_pre(residual, fn, torch.ones(3), torch.zeros(hc3), 1e-6, 1e-6, 1e-6, 2.0, 3)
-    out = torch.empty_like(residual)
-    post, comb = torch.rand(tokens, hc, 1), torch.rand(tokens, hc, hc)
-    ret = aiter_mhc.mhc_post(out, residual[:, 0].clone(), residual, post, comb)
-    return ret, out
+def outcome(outcomes: dict[str, dict], example: dict) -> dict:
+    return outcomes[json.dumps(example, sort_keys=True)]
 
 
 @pytest.mark.parametrize("check,example", REJECTS, ids=[f"{c['id']}-{i}" for i, (c, _) in enumerate(REJECTS)])
-def test_standin_rejects_what_aiter_rejects(aiter_mhc, monkeypatch, check, example):
-    ex = dict(example)
-    monkeypatch.setenv("ROCM_IMAGES_STANDIN_GFX", ex.pop("arch", "gfx950"))
-    with pytest.raises(BaseException) as err:
-        call(aiter_mhc, check["op"], **ex)
-    assert type(err.value).__name__ == check["error"], (check["where"], repr(err.value))
-    assert check["message"] in str(err.value), (check["where"], str(err.value))
+def test_rejects_what_aiter_rejects(outcomes, check, example):
+    got = outcome(outcomes, dict(example, op=check["op"]))
+    assert got.get("error") == check["error"], (check["where"], got)
+    assert check["message"] in got["message"], (check["where"], got)
 
 
-@pytest.mark.parametrize("example", CONTRACT["accepts"], ids=lambda e: f"{e['op']}-h{e['hidden']}-{e.get('arch', '')}")
-def test_standin_accepts_what_aiter_accepts_and_returns_its_shapes(aiter_mhc, monkeypatch, example):
-    ex = {k: v for k, v in example.items() if k not in ("op", "note")}
-    monkeypatch.setenv("ROCM_IMAGES_STANDIN_GFX", ex.pop("arch", "gfx950"))
-    m, hc, h = ex["tokens"], ex["hc"], ex["hidden"]
+@pytest.mark.parametrize("example", ACCEPTS, ids=lambda e: f"{e['op']}-h{e['hidden']}-{e.get('arch', '')}")
+def test_accepts_what_aiter_accepts_and_returns_its_shapes(outcomes, example):
+    got = outcome(outcomes, example)
+    assert "ok" in got, got
+    m, hc, h = example["tokens"], example["hc"], example["hidden"]
     if example["op"] == "mhc_pre":
-        post, comb, layer_input = call(aiter_mhc, "mhc_pre", **ex)
-        assert (post.shape, post.dtype) == ((m, hc, 1), torch.float32)
-        assert (comb.shape, comb.dtype) == ((m, hc, hc), torch.float32)
-        assert (layer_input.shape, layer_input.dtype) == ((m, h), torch.bfloat16)
+        post, comb, layer_input = got["ok"]
+        assert (post["shape"], post["dtype"]) == ([m, hc, 1], "float32")
+        assert (comb["shape"], comb["dtype"]) == ([m, hc, hc], "float32")
+        assert (layer_input["shape"], layer_input["dtype"]) == ([m, h], "bfloat16")
     else:
-        ret, out = call(aiter_mhc, "mhc_post", **ex)
-        assert ret is None and out.shape == (m, hc, h) and out.abs().sum() > 0  # written in place
+        ret, out = got["ok"]
+        assert ret == "None" and out["shape"] == [m, hc, h] and out["abs_sum"] > 0  # written in place
 
 
-@pytest.mark.parametrize("arch", ["gfx942", "gfx950"])
-@pytest.mark.parametrize("hidden", probe.DSV4_HIDDEN_SIZES)
-def test_the_shapes_this_project_runs_pass_the_contract(aiter_mhc, monkeypatch, arch, hidden):
-    monkeypatch.setenv("ROCM_IMAGES_STANDIN_GFX", arch)
-    post, comb, layer_input = call(aiter_mhc, "mhc_pre", hidden, probe.HC_MULT, probe.RUN_TOKENS)
-    call(aiter_mhc, "mhc_post", hidden, probe.HC_MULT, probe.RUN_TOKENS)
+@pytest.mark.parametrize("example", PROJECT, ids=lambda e: f"{e['op']}-h{e['hidden']}-{e['arch']}")
+def test_the_shapes_this_project_runs_pass_the_contract(outcomes, example):
+    assert "ok" in outcome(outcomes, example), outcome(outcomes, example)
 
 
 def test_every_check_names_an_upstream_line_and_has_an_example(pin):
@@ -88,10 +83,8 @@ def test_every_check_names_an_upstream_line_and_has_an_example(pin):
     assert (CONTRACT["source"]["ref"], CONTRACT["source"]["commit"]) == (pin["AITER_BRANCH"], pin["AITER_COMMIT"])
 
 
-def test_stand_in_ships_aiter_s_exact_requirement_list(repo):
-    """The shared aiter_deps RUN installs the aiter source's requirements.txt in both profiles; the stand-in's
-    list is the one recorded from the real tag."""
-    contract = json.loads((repo / "images/rocm_base/aiter-mhc-contract.json").read_text())
-    lines = [x for x in (repo / "images/rocm_base/sandbox-aiter/requirements.txt").read_text().splitlines() if x]
-    assert lines == contract["requirements"]["lines"]
-    assert "flydsl==0.1.7" in lines and "pandas" in lines
+def test_aiter_s_requirement_list_is_the_recorded_one():
+    """The shared aiter_deps RUN installs the aiter source's requirements.txt in both profiles; the contract
+    records the list read from the real tag."""
+    lines = [x for x in (aiter_host.tree() / "requirements.txt").read_text().splitlines() if x]
+    assert lines == CONTRACT["requirements"]["lines"]

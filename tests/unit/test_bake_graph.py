@@ -53,10 +53,12 @@ def test_profiles_swap_sources_through_named_contexts_only(printed, pin):
     assert ctx["vllm-src"].endswith(f"vllm-{pin['VLLM_VERSION']}")
     if profile == "production":
         assert ctx["base"] == f"docker-image://{pin['ROCM_BASE_IMAGE']}@{pin['ROCM_BASE_DIGEST']}"
-        assert "aiter-src" not in ctx and "rocm-wheels" not in ctx  # built by the Dockerfile's own stages
+        # built by the Dockerfile's own stages; aiter from AITER_REPO, its modules by its setup.py
+        assert not {"aiter-src", "rocm-wheels", "aiter-mirror", "aiter-prebuilt"} & set(ctx), ctx
     else:
         assert ctx["base"].startswith("docker-image://rocm-images/sandbox-base:")
-        assert ctx["aiter-src"] == "images/rocm_base/sandbox-aiter"
+        assert "aiter-src" not in ctx  # the same aiter_clone stage as production: a git clone of AITER_REPO
+        assert ctx["aiter-prebuilt"] == "target:sandbox-aiter-cpu"
         assert ctx["rocm-wheels"] == "target:sandbox-wheels"
     assert g["target"]["vllm"]["contexts"]["rocm_base"] == "target:rocm_base-core"
     assert g["target"]["vllm"]["dockerfile"] == g["target"]["vllm-openai"]["dockerfile"]

@@ -106,9 +106,8 @@ VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "T
 # (named by the vLLM ref it targets), stand-in README text and the aiter contract (it names the tag it was read
 # from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH), and the parity declarations, which name what
 # upstream's files install (tests/unit/test_upstream_parity.py fails when upstream no longer does).
-ALLOWED = ("versions.env", "README.md", "docs/", "images/vllm/patches/", "images/rocm_base/sandbox-aiter/README.md",
-           "images/rocm_base/aiter-mhc-contract.json", "docker/upstream-parity.toml",
-           "tests/", "examples/")
+ALLOWED = ("versions.env", "README.md", "docs/", "images/vllm/patches/", "images/rocm_base/aiter-mhc-contract.json",
+           "docker/upstream-parity.toml", "tests/", "examples/")
 
 
 def test_versions_live_only_in_versions_env(pin, repo):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import REPO_ROOT, UserError
 from ..stages import patches, pins
-from . import sandbox_base, sdist, torch_wheel
+from . import aiter_mirror, sandbox_base, sdist, torch_wheel
 
 PROFILES = {"production": ["bake.hcl"], "sandbox": ["bake.hcl", "bake.sandbox.hcl"]}
 BUILD_DIR = REPO_ROOT / "build"
@@ -106,6 +106,7 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
     if profile == "sandbox":
         env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin))
         env.update(torch_wheel.prepare(pin) if prepare else torch_wheel.named())
+        env.update(aiter_mirror.prepare(pin) if prepare else aiter_mirror.named())
     return env
 
 

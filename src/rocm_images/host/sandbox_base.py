@@ -14,7 +14,7 @@ from pathlib import Path
 from .. import UserError
 from . import engine
 
-# what the sandbox layers need from the OS: python + venv, a C compiler for the aiter stand-in .so, git
+# what the sandbox layers need from the OS: python + venv, a C compiler (packages that build C extensions), git
 PACKAGES = ("python3", "python3-venv", "python3-dev", "ca-certificates", "gcc", "libc6-dev", "git", "file")
 STANDIN_LABEL = "sandbox stand-in for the ROCm base image (Debian, no ROCm)"
 

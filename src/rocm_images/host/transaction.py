@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .. import REPO_ROOT, UserError
 from ..stages import aiter_guard, pins
-from . import compression, engine, sandbox_base, torch_wheel
+from . import aiter_mirror, compression, engine, sandbox_base, torch_wheel
 from .graph import (
     BUILD_DIR,
     DEFAULT_TARGETS,
@@ -63,6 +63,7 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     pins.check_aiter_policy(pin)
     if profile == "sandbox":  # every source the sandbox reads, before anything builds
         env.update(torch_wheel.prepare(pin))
+        env.update(aiter_mirror.prepare(pin))
     engine.require()
     if layer_compression != "gzip":  # a classic store keeps no blobs: push would recompress them as gzip
         engine.require_image_store(why=f"COMPRESSION={layer_compression} keeps its layers as built only in")

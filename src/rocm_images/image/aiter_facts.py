@@ -9,6 +9,8 @@ from pathlib import Path
 
 INFO_FILE = Path("/etc/rocm-images/build-info.json")
 ELF_MAGIC = b"\x7fELF"
+# the functions of module_mhc that aiter/ops/mhc.py binds with compile_ops("module_mhc") (at AITER_BRANCH)
+MODULE_MHC_ENTRY_POINTS = ("mhc_pre_gemm_sqrsum", "mhc_pre_big_fuse", "mhc_post")
 
 
 def aiter_module_mhc() -> Path:

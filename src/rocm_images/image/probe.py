@@ -218,16 +218,42 @@ def what_ran(run: dict[str, Any], sel: dict[str, Any], standin: bool) -> str:
     """One line: the path, where, and whether it worked; never "via X" for a run that failed."""
     kernel = sel["pre"]
     if kernel == "aiter" and standin:
-        kernel += " (SANDBOX STAND-IN module_mhc.so; CPU reference math, not a ROCm kernel)"
+        kernel += " (aiter's own wrapper over a SANDBOX STAND-IN module_mhc.so: a CPU build, not a ROCm kernel)"
     sizes = "/".join(run["pre_post"])
     if not run["ok"]:
         return f"mhc pre+post FAILED on {run['device']} (selected {kernel}, hidden {sizes}): {run['error']}"
     return f"mhc pre+post via {kernel} on {run['device']} (hidden {sizes}, {run['tokens']} tokens)"
 
 
+def _aiter_wrapper_facts(gemm_calls: list[dict[str, int]]) -> dict[str, Any]:
+    """What aiter's own code says: mhc_pre's signature, and (recorded in gemm_calls from each call on) the split-k
+    and tile-k its wrapper picks before it calls mhc_pre_gemm_sqrsum (aiter/ops/mhc.py)."""
+    import inspect
+
+    import torch
+    from aiter.ops import mhc as aiter_mhc
+
+    inner = aiter_mhc.mhc_pre_gemm_sqrsum
+
+    def recording(out: Any, sqrsum: Any, x: Any, fn: Any, tile_k: int = 128) -> Any:
+        gemm_calls.append({"tokens": int(x.shape[0]), "hidden": int(x.shape[-1]),
+                           "split_k": int(out.shape[0]) if out.dim() > 2 else 1, "tile_k": int(tile_k)})
+        return inner(out, sqrsum, x, fn, tile_k)
+
+    aiter_mhc.mhc_pre_gemm_sqrsum = recording  # mhc_pre looks the name up in its module at each call
+    # aiter registers mhc_pre as the torch op aiter::mhc_pre, its schema inferred from the function's signature
+    # (aiter/jit/utils/torch_guard.py); the Python name is then a (*args, **kwargs) wrapper
+    op = getattr(getattr(torch.ops, "aiter", None), "mhc_pre", None)
+    params = ([a.name for a in op.default._schema.arguments] if op is not None
+              else list(inspect.signature(aiter_mhc.mhc_pre).parameters))
+    return {"mhc_pre_params": params, "gemm_calls": gemm_calls}
+
+
 def probe(run: bool) -> dict[str, Any]:
     watch = TilelangWatch()
     sys.meta_path.insert(0, watch)
+    if _has("aiter"):  # aiter configures its logger (INFO, its own handler) at import only if it has no handler
+        import aiter  # noqa: F401
     aiter_log = _Capture(("import [module_mhc]", "start build [module_mhc]"))
     logging.getLogger("aiter").addHandler(aiter_log)
     import vllm.logger  # noqa: F401 - configures vLLM's logging, which drops handlers on its loggers: attach after
@@ -257,6 +283,8 @@ def probe(run: bool) -> dict[str, Any]:
     sel = select()
     ops = sel.pop("_ops")
     result["selected"] = sel
+    if aiter["installed"] and sel["pre"] == "aiter":
+        aiter["wrapper"] = _aiter_wrapper_facts([])
     if run:
         ran = run_once(ops)
         ran["what_ran"] = what_ran(ran, sel, bool(aiter.get("sandbox_standin")))

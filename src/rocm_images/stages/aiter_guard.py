@@ -1,8 +1,8 @@
 """Build-time guard: the aiter checkout must be a release >= the floor and contain the sqrsum race fix.
 
-Runs inside the rocm_base build (stdlib only). With a git checkout (production) the fix is checked by
-ancestry; the sandbox stand-in has no aiter history, so there only the ref policy is checked and the
-result says so.
+Runs inside the rocm_base build (stdlib only), on the git clone of AITER_REPO at AITER_BRANCH that both profiles
+make (the sandbox's AITER_REPO is a local mirror): the fix is checked by git ancestry. Mode `report` (the
+old-aiter negative control) records what ancestry finds instead of failing, so that image carries the finding.
 """
 
 from __future__ import annotations
@@ -17,30 +17,46 @@ from pathlib import Path
 from .. import UserError
 from .pins import check_aiter_policy
 
+ANCESTRY = "git ancestry"
+
 
 def _git(src: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", "-C", str(src), *args], capture_output=True, text=True)
 
 
+def _head(src: Path, fix: str) -> str:
+    """The checkout's commit, after checking that it is a git checkout holding the fix's object."""
+    if not (src / ".git").exists():
+        raise UserError(f"{src} is not a git checkout of aiter; the fix {fix[:7]} cannot be verified; "
+                        "build from a full git clone of AITER_REPO (not a tarball or exported tree)")
+    if _git(src, "cat-file", "-e", f"{fix}^{{commit}}").returncode != 0:
+        raise UserError(f"aiter fix {fix} is not in the clone of {src}; use a full (non-shallow) clone")
+    return _git(src, "rev-parse", "HEAD^{commit}").stdout.strip()
+
+
+def _has_fix(src: Path, head: str, fix: str) -> bool:
+    return _git(src, "merge-base", "--is-ancestor", fix, head).returncode == 0
+
+
 def check(src: Path, branch: str, commit: str, fix: str, floor: str) -> dict[str, str]:
     check_aiter_policy({"AITER_BRANCH": branch, "AITER_MIN_VERSION": floor, "AITER_COMMIT": commit,
                         "AITER_REQUIRED_FIX": fix})
-    if not (src / ".git").exists():
-        if not (src / "README.md").is_file() or "STAND-IN" not in (src / "README.md").read_text():
-            raise UserError(f"{src} is not a git checkout of aiter; the fix {fix[:7]} cannot be verified; "
-                            "build from a full git clone of AITER_REPO (not a tarball or exported tree)")
-        return {"ref": branch, "commit": commit, "fix": fix,
-                "fix_check": "policy-only (sandbox stand-in: no aiter git history)"}
-    head = _git(src, "rev-parse", "HEAD^{commit}").stdout.strip()
+    head = _head(src, fix)
     if head != commit:
         raise UserError(f"AITER_BRANCH={branch} resolves to {head}, but AITER_COMMIT={commit}; "
                         "update AITER_COMMIT in versions.env (use `git rev-parse <tag>^{commit}`)")
-    if _git(src, "cat-file", "-e", f"{fix}^{{commit}}").returncode != 0:
-        raise UserError(f"aiter fix {fix} is not in the checkout of {branch}; use a full (non-shallow) clone")
-    if _git(src, "merge-base", "--is-ancestor", fix, head).returncode != 0:
+    if not _has_fix(src, head, fix):
         raise UserError(f"AITER_BRANCH={branch} ({head[:12]}) lacks the mhc sqrsum race fix {fix[:12]}; "
                         "use a release that contains it")
-    return {"ref": branch, "commit": head, "fix": fix, "fix_check": "git ancestry"}
+    return {"ref": branch, "commit": head, "fix": fix, "fix_check": ANCESTRY}
+
+
+def report(src: Path, branch: str, fix: str) -> dict[str, str]:
+    """What ancestry finds, without the policy floor or the pinned commit (the negative control's old aiter)."""
+    head = _head(src, fix)
+    missing = f"{ANCESTRY}: MISSING, {fix[:12]} is not an ancestor of {head[:12]}"
+    found = ANCESTRY if _has_fix(src, head, fix) else missing
+    return {"ref": branch, "commit": head, "fix": fix, "fix_check": found}
 
 
 def require_ref(repo: str, ref: str, timeout: float = 60) -> None:
@@ -61,21 +77,22 @@ def require_ref(repo: str, ref: str, timeout: float = 60) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--src", type=Path, required=True)
-    ap.add_argument("--mode", choices=("enforce", "off"), default="enforce")
+    ap.add_argument("--mode", choices=("enforce", "report"), default="enforce")
     for name in ("branch", "commit", "fix", "min", "out"):
         ap.add_argument(f"--{name}", required=True)
     a = ap.parse_args(argv)
     try:
-        if a.mode == "off":  # only the negative-control test target builds like this
-            result = {"ref": a.branch, "commit": a.commit, "fix": a.fix, "fix_check": "SKIPPED (negative control)"}
-            print(f"aiter guard: SKIPPED for {a.branch} (negative-control build)", file=sys.stderr)
+        if a.mode == "report":  # only the negative-control test target builds like this
+            result = report(a.src, a.branch, a.fix)
+            print(f"aiter guard: REPORT only for {a.branch} (negative-control build): {result['fix_check']}",
+                  file=sys.stderr)
         else:
             result = check(a.src, a.branch, a.commit, a.fix, a.min)
     except UserError as e:
         print(f"error: aiter guard: {e}", file=sys.stderr)
         return 2
     Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"aiter guard: {a.branch} ok ({result['fix_check']})")
+    print(f"aiter guard: {a.branch} at {result['commit'][:12]}: {result['fix_check']}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """/etc/rocm-images/build-info.json: what a layer was built from (equals the image labels), plus checks
 that must fail the build: the installed aiter has its prebuilt module_mhc.so with a code object for every arch
-in GPU_ARCHS, and `aiter.ops.mhc` imports with mhc_pre/mhc_post (aiter's __init__ skips what fails to import)."""
+in GPU_ARCHS, `aiter.ops.mhc` imports (aiter's __init__ skips what fails to import), and aiter's own loader
+imports the module (as at the first mHC call) with the entry points aiter.ops.mhc binds."""
 
 from __future__ import annotations
 
@@ -10,28 +11,43 @@ import os
 import sys
 
 from .. import UserError
-from ..image.aiter_facts import INFO_FILE, aiter_module_mhc, module_mhc_facts
+from ..image.aiter_facts import INFO_FILE, MODULE_MHC_ENTRY_POINTS, aiter_module_mhc, module_mhc_facts
 from . import code_objects
 
-# what the sandbox stand-in's module_mhc.so says about itself (images/rocm_base/sandbox-aiter/csrc/module_mhc.c)
-STANDIN_MARK = b"sandbox stand-in: no ROCm kernels inside"
+# what the sandbox's CPU module_mhc.so says about itself (images/rocm_base/aiter-cpu/module_mhc.cpp); #23 removes
+# this skip when the sandbox's module carries real code objects
+STANDIN_MARK = b"sandbox stand-in: CPU build of aiter's module_mhc, no ROCm kernels inside"
 
 
 def mhc_entry_points() -> str | None:
-    """None when `aiter.ops.mhc` imports and resolves mhc_pre and mhc_post; else what failed, in one line."""
+    """None when aiter.ops.mhc imports and aiter loads module_mhc the way its first mHC call does
+    (aiter.jit.core.get_module: an ImportError such as an undefined symbol surfaces here, not at the first
+    forward pass) with the functions aiter.ops.mhc binds; else what failed, in one line."""
     try:
-        from aiter.ops import mhc  # noqa: PLC0415  (imported in the image, not by the host)
+        from aiter.jit.core import get_module  # noqa: PLC0415  (imported in the image, not by the host)
+        from aiter.ops import mhc  # noqa: PLC0415,F401  (what vLLM imports; it must import)
+
+        module = get_module("module_mhc")
     except Exception as e:  # noqa: BLE001  (any import failure fails the build the same way)
-        return f"`import aiter.ops.mhc` failed: {type(e).__name__}: {e}"
-    lacking = [n for n in ("mhc_pre", "mhc_post") if not callable(getattr(mhc, n, None))]
-    return f"aiter.ops.mhc lacks {', '.join(lacking)}" if lacking else None
+        return f"aiter cannot load module_mhc: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    lacking = [n for n in MODULE_MHC_ENTRY_POINTS if not callable(getattr(module, n, None))]
+    return f"{module.__file__} lacks {', '.join(lacking)}" if lacking else None
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
 
 
 def code_object_archs(data: bytes, gpu_archs: str, name: str = "module_mhc.so") -> tuple[list[str], str | None]:
     """(archs found, error or None): every arch of GPU_ARCHS needs a code object; the stand-in has none and
     says so."""
     if STANDIN_MARK in data:
-        print("module_mhc.so: sandbox stand-in, no GPU code objects (not a ROCm build)")
+        print("module_mhc.so: SANDBOX STAND-IN (CPU build), no GPU code objects (not a ROCm build)")
         return [], None
     try:
         found = sorted(code_objects.archs(data, name))
@@ -76,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         problem = mhc_entry_points()
         if problem:
-            print(f"error: {problem}; install aiter's requirements (and triton) before aiter", file=sys.stderr)
+            print(f"error: {problem}; the first mHC call would fail the same way: rebuild aiter against this "
+                  "image's torch and ROCm", file=sys.stderr)
             return 2
     elif a.require_module_mhc == "1":
         print(f"error: {so} missing after the aiter build: set PREBUILD_KERNELS=1 and GPU_ARCHS, "
@@ -85,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         info["module_mhc"] = None
         print(f"WARNING: {so} missing; allowed only for the negative-control target", file=sys.stderr)
+    if a.layer == "rocm_base" and "triton_in_rocm_base" not in info:
+        # what aiter's build left: the wheel set's triton, or none where the set has none (AITER_USE_SYSTEM_TRITON)
+        info["triton_in_rocm_base"] = _version("triton")
     guard = INFO_FILE.with_name("aiter-guard.json")
     if guard.is_file():
         info["aiter_guard"] = json.loads(guard.read_text())

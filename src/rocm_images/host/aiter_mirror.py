@@ -1,0 +1,88 @@
+"""Where the sandbox's aiter comes from: AITER_REPO (versions.env: the network repository), or a local mirror.
+
+AITER_MIRROR (environment or `make image AITER_MIRROR=...`) names a git bundle or a clone of ROCm/aiter; the CLI
+mirrors it into build/aiter-mirror/aiter.git, which bake hands the build as the `aiter-mirror` context, and the
+aiter_clone stage clones from there. Without it, that directory is empty and the clone reads AITER_REPO over the
+network, as production does.
+Either way the build clones real aiter history, so the guard checks the fix by ancestry in both profiles.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .. import REPO_ROOT, UserError
+from ..stages import aiter_guard
+
+MIRROR_DIR = REPO_ROOT / "build" / "aiter-mirror"  # the named context
+IN_BUILD = "/mirror/aiter.git"  # where the aiter_clone stage sees it (docker/Dockerfile.rocm_base)
+
+
+def configured() -> Path | None:
+    """AITER_MIRROR as a path, checked: a readable git bundle or git repository."""
+    value = os.environ.get("AITER_MIRROR", "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise UserError(f"AITER_MIRROR={value} does not exist; point it at a git bundle or clone of ROCm/aiter, "
+                        "or unset it to clone AITER_REPO over the network")
+    probe = (["git", "bundle", "list-heads", str(path)] if path.is_file()
+             else ["git", "--git-dir", str(path / ".git") if (path / ".git").exists() else str(path), "rev-parse"])
+    if subprocess.run(probe, capture_output=True, text=True).returncode != 0:
+        raise UserError(f"AITER_MIRROR={value} is neither a git bundle nor a git repository; point it at a "
+                        "bundle (`git bundle create aiter.bundle --all`) or a clone of ROCm/aiter")
+    return path
+
+
+def _tags(git_dir: Path) -> set[str]:
+    out = subprocess.run(["git", "--git-dir", str(git_dir), "tag", "--list"], capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
+def prepare(pin: dict[str, str]) -> dict[str, str]:
+    """The bake variables of the sandbox's aiter source, after checking the refs the build checks out exist."""
+    source = configured()
+    refs = (pin["AITER_BRANCH"], pin["AITER_CONTROL_BRANCH"])
+    if source is None:
+        try:
+            aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"], timeout=30)
+        except UserError as e:
+            if not str(e).startswith("cannot reach"):
+                raise
+            raise UserError(f"cannot reach AITER_REPO {pin['AITER_REPO']} to check AITER_BRANCH={pin['AITER_BRANCH']}; "
+                            "check the network, or set AITER_MIRROR to a git bundle or clone of ROCm/aiter") from None
+        shutil.rmtree(MIRROR_DIR, ignore_errors=True)  # the context is then an empty directory
+        MIRROR_DIR.mkdir(parents=True)
+        return named()
+    git_dir = MIRROR_DIR / "aiter.git"
+    if git_dir.is_dir() and (MIRROR_DIR / "source").is_file() and (MIRROR_DIR / "source").read_text() == str(source):
+        # the same source: fetch what changed (a fresh clone would change every file's metadata and the context)
+        proc = subprocess.run(["git", "--git-dir", str(git_dir), "remote", "update", "--prune"], capture_output=True,
+                              text=True)
+    else:
+        shutil.rmtree(MIRROR_DIR, ignore_errors=True)
+        MIRROR_DIR.mkdir(parents=True)
+        proc = subprocess.run(["git", "clone", "--quiet", "--mirror", str(source), str(git_dir)], capture_output=True,
+                              text=True)
+        (MIRROR_DIR / "source").write_text(str(source))
+    if proc.returncode != 0:
+        shutil.rmtree(MIRROR_DIR, ignore_errors=True)
+        last = (proc.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise UserError(f"cannot mirror AITER_MIRROR={source} ({last}); check that it is readable and complete")
+    lacking = [r for r in refs if r not in _tags(git_dir)]
+    if lacking:
+        shutil.rmtree(MIRROR_DIR, ignore_errors=True)
+        raise UserError(f"AITER_MIRROR={source} lacks the tag(s) {', '.join(lacking)} (AITER_BRANCH, "
+                        "AITER_CONTROL_BRANCH in versions.env); refresh the bundle or clone from ROCm/aiter")
+    return named()
+
+
+def named() -> dict[str, str]:
+    """The same variables without touching anything (for --print)."""
+    if not os.environ.get("AITER_MIRROR", "").strip():
+        return {"AITER_MIRROR_DIR": os.path.relpath(MIRROR_DIR, REPO_ROOT)}
+    return {"AITER_MIRROR_DIR": os.path.relpath(MIRROR_DIR, REPO_ROOT), "SANDBOX_AITER_REPO": IN_BUILD}
