@@ -221,6 +221,7 @@ target "_sources" {
     patches           = "images/vllm/patches/${VLLM_REF}"
     vllm-src          = VLLM_SRC_DIR
     requirements-drop = "images/vllm/requirements-drop/production"
+    aiter-requirements-drop = "images/rocm_base/aiter-requirements-drop/production"
   }
   args = {
     PYTORCH_REPO          = PYTORCH_REPO

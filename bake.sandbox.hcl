@@ -80,3 +80,8 @@ target "sandbox-aiter-cpu-no-mhc" {
 target "rocm_base-no-module-mhc" {
   contexts = { aiter-prebuilt = "target:sandbox-aiter-cpu-no-mhc" }
 }
+
+// the old-aiter negative control builds AITER_CONTROL_BRANCH, whose flydsl pin has no wheel for the sandbox's Python
+target "rocm_base-old-aiter" {
+  contexts = { aiter-requirements-drop = "images/rocm_base/aiter-requirements-drop/sandbox-old-aiter" }
+}

@@ -12,10 +12,9 @@ from rocm_images.host import graph
 pytestmark = pytest.mark.engine
 
 
-def _bake(*overrides: str) -> subprocess.CompletedProcess[str]:
+def _bake(*overrides: str, target: str = "rocm_base-core") -> subprocess.CompletedProcess[str]:
     env = graph.environment("sandbox", "guardtest")
-    cmd = graph.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)],
-                        "rocm_base-core")
+    cmd = graph.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)], target)
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
 
 
@@ -25,7 +24,9 @@ def _sources(image_ref):  # the sandbox base and sources exist once the images a
 
 
 def test_build_fails_without_module_mhc():
-    proc = _bake("rocm_base-core.args.PREBUILD_KERNELS=0")
+    """The no-module_mhc control's rocm_base (production: PREBUILD_KERNELS=0; sandbox: no CPU module_mhc either)
+    with the requirement switched back on."""
+    proc = _bake("rocm_base-no-module-mhc.args.MODULE_MHC_REQUIRED=1", target="rocm_base-no-module-mhc")
     assert proc.returncode != 0
     assert "module_mhc.so missing after the aiter build" in proc.stdout + proc.stderr
 

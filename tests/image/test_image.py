@@ -66,9 +66,29 @@ def test_aiter_kept_the_wheel_set_s_triton(host):
 
 def test_default_hc_head_uses_triton_and_the_fused_op_refuses(default_probe):
     run = default_probe["run"]
-    assert run["hc_head"]["ops"] == ["hc_head_triton"], run["hc_head"]  # ran on GPU; may fail on a CPU host
+    assert run["hc_head"]["ops"] == ["hc_head_triton"], run["hc_head"]
     fused = run["fused_post_pre"]
     assert fused["ops"] == [] and not fused["ok"] and "opt-in on ROCm" in fused["error"], fused
+
+
+def test_default_hc_head_triton_kernels_compile_for_each_target_arch(default_probe, role):
+    """Without a GPU driver the probe compiles vLLM's own hc_head triton kernels for each GPU_ARCHS arch (a real
+    AMDGPU code object per kernel and DeepSeek-V4 size, its ELF header naming the arch) and says it ran none;
+    with one, they ran."""
+    hc = default_probe["run"]["hc_head"]
+    if hc.get("ran", True):
+        assert hc["ok"], hc
+        return
+    archs = role["gpu_archs"].split(";")
+    assert sorted(hc["compiled"]) == sorted(archs), hc
+    launches = {(k, h) for k in ("_rmsnorm_nw_kernel", "_hc_head_reduce_store_kernel") for h in (4096, 7168)}
+    for arch, got in hc["compiled"].items():
+        assert {(k["kernel"], k["hidden"]) for k in got["kernels"]} == launches, got
+        assert all(k.get("elf_arch") == arch and k["code_object_bytes"] > 0 for k in got["kernels"]), got
+        assert got["ok"]
+    assert hc["ok"] and hc["note"].endswith("(ok), not run: running a kernel needs a GPU"), hc
+    assert "error" not in hc, hc  # the placeholder's AttributeError is gone: nothing launched
+    assert default_probe["tilelang"]["kernels_compiled"] == 0  # and still no tilelang compile on the default path
 
 
 def test_vllm_logs_its_mhc_path_once_at_start_up(default_probe):
@@ -244,7 +264,7 @@ def test_the_runtime_image_carries_only_in_image_code(host):
     """The image gets the probe and the knob check, not the host tooling (CLI, engine installer, pusher)."""
     out = host.run("cd /opt/rocm-images/rocm_images && find . -name '*.py' | sort")
     assert out.stdout.split() == ["./__init__.py", "./image/__init__.py", "./image/aiter_facts.py",
-                                  "./image/knobs.py", "./image/probe.py"]
+                                  "./image/knobs.py", "./image/probe.py", "./image/triton_targets.py"]
 
 
 # What upstream's images carry at run time and ours must too: mori's RDMA core (libibverbs and its providers,

@@ -37,7 +37,7 @@ def test_every_sandbox_drop_is_upstream_and_has_a_reason(upstream):
 
 
 def test_a_stale_drop_is_an_error(upstream):
-    with pytest.raises(UserError, match="the drop list names not-a-vllm-dependency, which vLLM's requirements no"):
+    with pytest.raises(UserError, match="the drop list names not-a-vllm-dependency, which the requirements no"):
         requirements.select(upstream, {"not-a-vllm-dependency": "gone upstream"})
 
 
@@ -58,3 +58,15 @@ def test_an_include_cycle_is_named(tmp_path):
     (tmp_path / "b.txt").write_text("-r a.txt\n")
     with pytest.raises(UserError, match="includes itself"):
         requirements.expand(tmp_path / "a.txt")
+
+
+def test_the_aiter_drop_lists_fit_the_real_aiter_requirements(pin, repo):
+    """Production drops nothing of aiter's list; the old-aiter control's sandbox list drops exactly flydsl from the
+    real AITER_CONTROL_BRANCH's requirements.txt (a stale line there would fail the build the same way)."""
+    import aiter_host
+
+    lists = repo / "images" / "rocm_base" / "aiter-requirements-drop"
+    assert requirements.drop_list(lists / "production" / "drop.txt") == {}
+    control = requirements.expand(aiter_host.checkout(pin["AITER_CONTROL_BRANCH"]) / "requirements.txt")
+    kept, dropped = requirements.select(control, requirements.drop_list(lists / "sandbox-old-aiter" / "drop.txt"))
+    assert dropped == ["flydsl"] and "flydsl==0.1.4" in control and len(kept) == len(control) - 1

@@ -110,9 +110,10 @@ def _cpu_dispatch_if_no_gpu() -> bool:
     return True
 
 
-def kernel_ops(fn: Any) -> dict[str, Any]:
+def kernel_ops(fn: Any, not_run: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Run fn; the vLLM kernel ops (torch.ops.vllm.*) it reached, seen through torch's own dispatcher hook, and
-    whether it finished."""
+    whether it finished. Ops in not_run (in-place ops that cannot run here, e.g. a GPU kernel with no driver) are
+    recorded as reached but not executed."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     called: list[str] = []
@@ -121,6 +122,8 @@ def kernel_ops(fn: Any) -> dict[str, Any]:
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
             if func.name().startswith("vllm::"):
                 called.append(func.name().removeprefix("vllm::"))
+                if called[-1] in not_run:
+                    return None
             return func(*args, **(kwargs or {}))
 
     try:
@@ -171,9 +174,28 @@ def _inputs(hidden: int, tokens: int, device: str) -> tuple:
     return residual, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3
 
 
-def run_once(ops: tuple, tokens: int = RUN_TOKENS) -> dict[str, Any]:
+def _gpu_driver() -> bool:
+    """Whether vLLM found a triton driver (without one it swaps triton for a placeholder that cannot launch)."""
+    from vllm.triton_utils import HAS_TRITON
+
+    return bool(HAS_TRITON)
+
+
+def hc_head_without_gpu(ran: dict[str, Any], archs: list[str]) -> dict[str, Any]:
+    """hc_head where its triton kernels cannot launch: vLLM's own kernels compiled for every arch instead."""
+    from .triton_targets import compile_hc_head
+
+    compiled = compile_hc_head(archs, DSV4_HIDDEN_SIZES, HC_MULT)
+    ok = ran["ok"] and bool(compiled) and all(c["ok"] for c in compiled.values())
+    note = (f"hc_head: no GPU driver, so vLLM's triton kernels were compiled for {', '.join(archs) or 'no arch'}"
+            f" ({'ok' if ok else 'FAILED'}), not run: running a kernel needs a GPU")
+    return {**ran, "ok": ok, "ran": False, "compiled": compiled, "note": note}
+
+
+def run_once(ops: tuple, tokens: int = RUN_TOKENS, archs: list[str] | None = None) -> dict[str, Any]:
     """pre+post at each DeepSeek-V4 hidden size through the selected path, against vLLM's torch reference; then
-    hc_head and the fused post+pre op once each."""
+    hc_head (compiled for `archs` instead of run where no GPU driver is present) and the fused post+pre op once
+    each."""
     import torch
     from vllm.model_executor.kernels.mhc.torch import mhc_post_torch, mhc_pre_torch
 
@@ -205,7 +227,11 @@ def run_once(ops: tuple, tokens: int = RUN_TOKENS) -> dict[str, Any]:
     else:
         result["error"] = next(r["error"] for r in result["pre_post"].values() if not r["ok"])
     residual, fn, scale, base, *_ = _inputs(DSV4_HIDDEN, tokens, device)
-    result["hc_head"] = kernel_ops(lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6))
+    driver = _gpu_driver()
+    result["hc_head"] = kernel_ops(lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6),
+                                   not_run=frozenset() if driver else frozenset({"hc_head_triton"}))
+    if not driver and result["hc_head"]["ops"] == ["hc_head_triton"]:
+        result["hc_head"] = hc_head_without_gpu(result["hc_head"], archs or [])
     x = residual[:, 0].contiguous()
     post_mix = torch.ones(tokens, HC_MULT, 1, device=device)
     comb = torch.eye(HC_MULT, device=device).expand(tokens, HC_MULT, HC_MULT).contiguous()
@@ -286,7 +312,8 @@ def probe(run: bool) -> dict[str, Any]:
     if aiter["installed"] and sel["pre"] == "aiter":
         aiter["wrapper"] = _aiter_wrapper_facts([])
     if run:
-        ran = run_once(ops)
+        archs = [a for a in (labels.get(names.get("gpu_archs", "")) or "").split(";") if a]
+        ran = run_once(ops, archs=archs)
         ran["what_ran"] = what_ran(ran, sel, bool(aiter.get("sandbox_standin")))
         result["run"] = ran
     result["tilelang"] = watch.evidence()

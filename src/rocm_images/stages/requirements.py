@@ -1,8 +1,9 @@
-"""vLLM's own requirements file, flattened (`-r` includes expanded) and with a profile's drop list applied.
+"""A requirements file (vLLM's, aiter's), flattened (`-r` includes expanded) and with a drop list applied.
 
-Runs inside the vllm build (stdlib only), in the same RUN for both profiles: production's drop list is empty;
-the sandbox's names the few lines that cannot install offline beside a CPU torch, each with its reason
-(images/vllm/requirements-drop/<profile>/drop.txt, a named context). Every drop is printed in the build log.
+Runs inside the builds (stdlib only), in the same RUN for both profiles: production's drop lists are empty;
+the sandbox's name the few lines that cannot install there, each with its reason (named contexts:
+images/vllm/requirements-drop/<profile>/drop.txt, images/rocm_base/aiter-requirements-drop/<which>/drop.txt).
+Every drop is printed in the build log.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def select(lines: list[str], drops: dict[str, str]) -> tuple[list[str], list[str
     present = {project(line) for line in lines}
     stale = sorted(set(drops) - present)
     if stale:
-        raise UserError(f"the drop list names {', '.join(stale)}, which vLLM's requirements no longer have; "
+        raise UserError(f"the drop list names {', '.join(stale)}, which the requirements no longer have; "
                         "remove them from the drop list")
     return kept, sorted(d for d in drops if d in present)
 
