@@ -5,6 +5,7 @@
 variable "SANDBOX_BASE_IMAGE" {}
 variable "SANDBOX_PYTHON_VERSION" {}
 variable "SANDBOX_TORCH_VERSION" {}
+variable "SANDBOX_TRITON_VERSION" {}
 // the torch wheel the CLI resolved (src/rocm_images/host/torch_wheel.py): its directory, sha256 and source
 variable "TORCH_WHEELS_DIR" {}
 variable "SANDBOX_TORCH_SHA256" { default = "" }
@@ -50,7 +51,8 @@ target "sandbox-wheels" {
   dockerfile = "docker/Dockerfile.sandbox"
   target     = "rocm-wheels"
   contexts   = { os = "target:rocm_base-os", torch-wheels = TORCH_WHEELS_DIR }
-  args       = { SANDBOX_TORCH_VERSION = SANDBOX_TORCH_VERSION, SANDBOX_TORCH_SHA256 = SANDBOX_TORCH_SHA256 }
+  args = { SANDBOX_TORCH_VERSION = SANDBOX_TORCH_VERSION, SANDBOX_TORCH_SHA256 = SANDBOX_TORCH_SHA256,
+    SANDBOX_TRITON_VERSION = SANDBOX_TRITON_VERSION }
 }
 
 // the wheels stage of Dockerfile.rocm_base on the sandbox wheel set: what the aiter CPU modules build against

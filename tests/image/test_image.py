@@ -55,12 +55,12 @@ def test_aiter_s_own_wrapper_ran_with_its_signature_and_split_k(default_probe, r
 
 def test_aiter_kept_the_wheel_set_s_triton(host):
     """aiter's setup.py swaps triton unless AITER_USE_SYSTEM_TRITON=1: rocm_base's triton (recorded by its layer's
-    build-info) is the one the wheel set pins (production: built from TRITON_REPO), or none where the set has none
-    (sandbox; vLLM's requirements bring triton in the next layer)."""
+    build-info) is the one the wheel set pins (production: built from TRITON_REPO; sandbox: SANDBOX_TRITON_VERSION
+    from PyPI)."""
     info = json.loads(host.file("/etc/rocm-images/build-info.json").content_string)
     pinned = dict(line.split("==", 1) for line in
                   host.file("/etc/rocm-images/constraints.txt").content_string.split() if "==" in line)
-    assert "triton_in_rocm_base" in info, sorted(info)
+    assert "triton_in_rocm_base" in info and "triton" in pinned, (sorted(info), sorted(pinned))
     assert info["triton_in_rocm_base"] == pinned.get("triton"), (info["triton_in_rocm_base"], pinned.get("triton"))
 
 

@@ -101,7 +101,7 @@ def test_fix_commit_recorded(pin):
 VERSION_KEYS = ("ROCM_BASE_IMAGE", "PYTORCH_BRANCH", "PYTORCH_VISION_BRANCH", "TRITON_BRANCH", "FA_BRANCH",
                 "MORI_BRANCH", "PYTORCH_AUDIO_BRANCH", "AITER_BRANCH", "AITER_CONTROL_BRANCH", "AITER_COMMIT",
                 "VLLM_SDIST_SHA256", "TILELANG_VERSION", "VLLM_VERSION", "SANDBOX_TORCH_VERSION", "TVM_FFI_VERSION",
-                "CLR_COMMIT", "AINIC_VERSION", "BNXT_ROCELIB_VERSION")
+                "CLR_COMMIT", "AINIC_VERSION", "BNXT_ROCELIB_VERSION", "SANDBOX_TRITON_VERSION")
 # Where a version may legitimately be spelled out: the pins, docs that explain them, the patch series
 # (named by the vLLM ref it targets), stand-in README text and the aiter contract (it names the tag it was read
 # from; tests/unit/test_aiter_contract.py ties that to AITER_BRANCH), and the parity declarations, which name what
