@@ -1,5 +1,6 @@
 // Sandbox profile: layered on bake.hcl with a second -f. Offline stand-ins for what needs ROCm binaries;
-// everything else (the vLLM release source, our patch series, aiter's requirement list, tilelang) is real.
+// everything else (the vLLM release source, our patch series, aiter's git history, setup.py and Python, tilelang) is
+// real.
 // Never a ROCm result. docs/profiles.md lists every override here; tests/unit/test_profiles.py holds it.
 
 variable "SANDBOX_BASE_IMAGE" {}
@@ -44,8 +45,8 @@ target "_sources" {
   }
 }
 
-// the wheel set: a CPU torch wheel (pip's find-links or SANDBOX_TORCH_INDEX) and the stand-ins no offline build
-// can replace
+// the wheel set: a CPU torch wheel (pip's find-links or SANDBOX_TORCH_INDEX), PyPI triton and the stand-ins no
+// offline build can replace
 target "sandbox-wheels" {
   inherits   = ["_common"]
   dockerfile = "docker/Dockerfile.sandbox"
