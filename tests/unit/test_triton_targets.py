@@ -42,12 +42,11 @@ def test_the_kernels_are_vllm_s_own_source(pin, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "triton", fake)
     monkeypatch.setitem(sys.modules, "triton.language", fake.language)
     source = graph.vllm_source(pin) / "vllm" / "model_executor" / "kernels" / "mhc" / "triton.py"
+    text = source.read_text()
     module = triton_targets.load_kernels(source, tmp_path)
-    jitted = [n.name for n in ast.parse(source.read_text()).body
-              if isinstance(n, ast.FunctionDef) and any("jit" in ast.unparse(d) for d in n.decorator_list)]
-    assert jitted == ["_rmsnorm_nw_kernel", "_hc_head_reduce_store_kernel"]
+    jitted = triton_targets.jit_functions(text)
+    assert [n.name for n in jitted] == ["_rmsnorm_nw_kernel", "_hc_head_reduce_store_kernel"]
     written = (tmp_path / "vllm_mhc_triton_kernels.py").read_text()
-    for name in jitted:
-        assert callable(getattr(module, name))
-        assert ast.get_source_segment(source.read_text(), next(
-            n for n in ast.parse(source.read_text()).body if getattr(n, "name", "") == name)) in written
+    for node in jitted:
+        assert callable(getattr(module, node.name))
+        assert ast.get_source_segment(text, node) in written

@@ -28,16 +28,21 @@ def vllm_kernel_source() -> Path:
     return Path(spec.origin)
 
 
+def jit_functions(text: str) -> list[ast.FunctionDef]:
+    """The module-level functions of a source text decorated with triton's jit."""
+    return [node for node in ast.parse(text).body
+            if isinstance(node, ast.FunctionDef) and any("jit" in ast.unparse(d) for d in node.decorator_list)]
+
+
 def load_kernels(source: Path, workdir: Path) -> ModuleType:
     """A module holding source's @triton.jit functions verbatim, with the real triton as `triton` and `tl`
     (vLLM's own module binds whatever vllm.triton_utils gives it: a placeholder without a driver)."""
     text = source.read_text()
     lines = text.splitlines()
     parts = ["import triton\nimport triton.language as tl\n"]
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef) and any("jit" in ast.unparse(d) for d in node.decorator_list):
-            start = min(d.lineno for d in node.decorator_list)
-            parts.append("\n".join(lines[start - 1:node.end_lineno]))
+    for node in jit_functions(text):
+        start = min(d.lineno for d in node.decorator_list)
+        parts.append("\n".join(lines[start - 1:node.end_lineno]))
     path = workdir / "vllm_mhc_triton_kernels.py"
     path.write_text("\n\n\n".join(parts) + "\n")  # on disk: triton reads a kernel's source with inspect
     spec = importlib.util.spec_from_file_location("vllm_mhc_triton_kernels", path)
