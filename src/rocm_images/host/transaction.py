@@ -28,6 +28,7 @@ from .graph import (
 from .preflight import check_disk, check_production_base
 
 LOCK_FILE = BUILD_DIR / ".image.lock"
+CANCEL_WAIT_S = 60  # how long an interrupted bake may take to cancel its build in the engine
 
 
 @contextmanager
@@ -85,8 +86,8 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             # each published target's output (bake.hcl image_output) loads it into the engine with its compression
-            proc = subprocess.run(bake_cmd(profile, *(extra or []), *targets), cwd=REPO_ROOT, env=env)
-            if proc.returncode != 0:
+            proc = subprocess.Popen(bake_cmd(profile, *(extra or []), *targets), cwd=REPO_ROOT, env=env)
+            if _wait_or_cancel(proc) != 0:
                 raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
                                 "untouched; fix the error above and rerun (cached steps are reused)")
             for rec in cand.values():
@@ -108,6 +109,22 @@ def candidates() -> list[str]:
     out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                          text=True)
     return [r for r in out.stdout.split() if ":candidate-" in r]
+
+
+def _wait_or_cancel(proc: subprocess.Popen[bytes]) -> int:
+    """bake's exit code. Interrupted, bake gets SIGINT and is waited for: buildx then cancels the build in the engine
+    before it exits, whereas a killed client leaves the engine cancelling on its own, and a rerun started meanwhile
+    can meet a half-removed layer ("failed to commit ... snapshot ... does not exist")."""
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=CANCEL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
