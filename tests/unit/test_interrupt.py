@@ -45,6 +45,6 @@ def test_an_interrupt_sends_sigint_to_bake_and_waits_for_it_to_cancel(tmp_path: 
     assert marker.read_text() == "cancelled"
 
 
-def test_bake_s_own_exit_code_is_returned(tmp_path: Path) -> None:
+def test_bake_s_own_exit_code_is_returned() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
     assert transaction._wait_or_cancel(proc) == 3
