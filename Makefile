@@ -30,7 +30,7 @@ venv: $(VENV)/.ok ## host-side Python env (.venv)
 engine: $(VENV)/.ok ## install + start Docker Engine >= 25 and buildx >= 0.13 (no-op when suitable)
 	@$(CLI) engine
 
-base: engine ## the sandbox base image (debootstrap, cached; REBUILD=1 to remake)
+base: engine ## the sandbox base images: OS and compiler root (debootstrap, cached; REBUILD=1 to remake)
 	@$(CLI) base $(if $(REBUILD),--rebuild)
 
 image: engine ## bake rocm_base, vllm, vllm-openai (PROFILE=production|sandbox, TAG=latest), run the probe once

@@ -194,8 +194,13 @@ function "attest" {
 // and the test suite's clean-up decide by this label, not by names
 variable "PROJECT" { default = "rocm-vllm-images" }
 
+// Every target builds into the cache alone unless it sets an output (the published images and the controls do):
+// buildx exports a target that another pulls in by `target:` as an untagged image whatever its output says, unless
+// the target is also requested, so the CLI requests each of them (graph.with_contexts) and this keeps them images
+// of no one (a multi-GiB compiler root exported and unpacked on every build stalled the engine past its deadline).
 target "_common" {
   context = "."
+  output  = ["type=cacheonly"]
   labels  = { (label("project")) = PROJECT }
   secret  = ["id=hostca,src=${HOST_CA}"]
   args = {

@@ -4,6 +4,8 @@
 // Never a ROCm result. docs/profiles.md lists every override here; tests/unit/test_profiles.py holds it.
 
 variable "SANDBOX_BASE_IMAGE" {}
+// the compiler root's base: SANDBOX_COMPILER_SUITE by debootstrap (src/rocm_images/host/sandbox_base.py)
+variable "SANDBOX_COMPILER_BASE_IMAGE" {}
 variable "SANDBOX_PYTHON_VERSION" {}
 variable "SANDBOX_TORCH_VERSION" {}
 variable "SANDBOX_TRITON_VERSION" {}
@@ -15,6 +17,9 @@ variable "SANDBOX_TORCH_SOURCE" { default = "" }
 // clone; src/rocm_images/host/aiter_mirror.py) in AITER_MIRROR_DIR (empty without one), which the clone then reads
 variable "AITER_MIRROR_DIR" { default = "build/aiter-mirror" }
 variable "SANDBOX_AITER_REPO" { default = AITER_REPO }
+// composable_kernel, the same way: CK_REPO, or the mirror of CK_MIRROR in CK_MIRROR_DIR (src/rocm_images/host/ck_mirror.py)
+variable "CK_MIRROR_DIR" { default = "build/ck-mirror" }
+variable "SANDBOX_CK_REPO" { default = CK_REPO }
 
 variable "BASE_IMAGE" { default = SANDBOX_BASE_IMAGE }
 variable "BASE_DIGEST" { default = "" }
@@ -22,7 +27,7 @@ variable "TORCH_WHEEL" {
   default = SANDBOX_TORCH_SHA256 == "" ? "" : "sha256:${SANDBOX_TORCH_SHA256} from ${SANDBOX_TORCH_SOURCE}"
 }
 variable "SANDBOX_NOTE" {
-  default = "SANDBOX STAND-INS: Debian base without ROCm, CPU torch, aiter's module_mhc and module_aiter_core as CPU builds, amdsmi, hipconfig and rocminfo stand-ins"
+  default = "SANDBOX STAND-INS: Debian base without ROCm, CPU torch, aiter's module_mhc (host side) and module_aiter_core as CPU builds, amdsmi, hipconfig and rocminfo stand-ins, Debian's ROCm 7.2 hipcc as /opt/rocm/bin/hipcc"
 }
 
 target "_common" {
@@ -36,6 +41,7 @@ target "_sources" {
     rocm-wheels       = "target:sandbox-wheels"
     aiter-mirror      = AITER_MIRROR_DIR
     aiter-prebuilt    = "target:sandbox-aiter-cpu"
+    rocm-compiler     = "target:sandbox-compiler"
     requirements-drop = "images/vllm/requirements-drop/sandbox"
   }
   args = {
@@ -66,12 +72,47 @@ target "rocm_base-wheels" {
   args       = { HIP_RUNTIME = "os" }
 }
 
-// aiter-prebuilt: CPU builds of module_mhc and module_aiter_core (images/rocm_base/aiter-cpu)
+// Debian's ROCm 7.2 compilers: a SANDBOX_COMPILER_SUITE root relocated under /opt/rocm-compiler, and the
+// /opt/rocm/bin/hipcc that calls it
+target "sandbox-compiler" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.sandbox"
+  target     = "compilers"
+  contexts   = { compiler-base = "docker-image://${SANDBOX_COMPILER_BASE_IMAGE}", os = "target:rocm_base-os" }
+  args = {
+    SANDBOX_COMPILER_SUITE = SANDBOX_COMPILER_SUITE, SANDBOX_COMPILER_APT_SUITE = SANDBOX_COMPILER_APT_SUITE,
+    SANDBOX_HIPCC_VERSION = SANDBOX_HIPCC_VERSION, SANDBOX_HIP_DEV_VERSION = SANDBOX_HIP_DEV_VERSION,
+    SANDBOX_ROCM_DEVICE_LIBS_VERSION = SANDBOX_ROCM_DEVICE_LIBS_VERSION,
+    SANDBOX_ROCM_PRIMS_VERSION = SANDBOX_ROCM_PRIMS_VERSION, SANDBOX_CLANG_VERSION = SANDBOX_CLANG_VERSION
+  }
+}
+
+// the ck_tile headers aiter's mhc kernels include, at CK_COMMIT
+target "sandbox-ck-src" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.sandbox"
+  target     = "ck-headers"
+  contexts   = { os = "target:rocm_base-os", ck-mirror = CK_MIRROR_DIR }
+  args       = { CK_REPO = SANDBOX_CK_REPO, CK_COMMIT = CK_COMMIT }
+}
+
+// aiter's checkout at AITER_BRANCH (Dockerfile.rocm_base's aiter-src, the clone rocm_base builds from)
+target "sandbox-aiter-src" {
+  inherits   = ["_common"]
+  dockerfile = "docker/Dockerfile.rocm_base"
+  target     = "aiter-src"
+  contexts   = { base = "docker-image://${BASE_IMAGE}", aiter-mirror = AITER_MIRROR_DIR }
+  args       = { AITER_REPO = SANDBOX_AITER_REPO, AITER_SUBMODULES = "0" }
+}
+
+// aiter-prebuilt: CPU builds of module_mhc (with its real device code) and module_aiter_core
+// (images/rocm_base/aiter-cpu)
 target "sandbox-aiter-cpu" {
   inherits   = ["_common"]
   dockerfile = "docker/Dockerfile.sandbox"
   target     = "aiter-prebuilt"
-  contexts   = { wheels = "target:rocm_base-wheels", tools = "src" }
+  contexts = { wheels = "target:rocm_base-wheels", tools = "src", rocm-compiler = "target:sandbox-compiler",
+    aiter-src = "target:sandbox-aiter-src", ck-src = "target:sandbox-ck-src" }
 }
 
 // the no-module_mhc negative control: module_aiter_core alone (PREBUILD_KERNELS=0 is what removes it in production)

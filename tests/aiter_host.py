@@ -29,8 +29,8 @@ def _source(pin: dict[str, str]) -> str:
 
 def _stamp() -> str:
     h = hashlib.sha256()
-    for f in sorted(CPU_SRC.iterdir()):
-        h.update(f.name.encode() + f.read_bytes())
+    for f in sorted(p for p in CPU_SRC.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(CPU_SRC)).encode() + f.read_bytes())
     return h.hexdigest()
 
 

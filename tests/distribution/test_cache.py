@@ -17,7 +17,8 @@ pytestmark = pytest.mark.engine
 
 def _bake(env_extra: dict[str, str]) -> str:
     env = dict(graph.environment("sandbox", "cachetest"), **env_extra)
-    proc = subprocess.run(graph.bake_cmd("sandbox", "--progress=plain", "rocm_base"), cwd=REPO_ROOT, env=env,
+    proc = subprocess.run(graph.bake_cmd("sandbox", "--progress=plain",
+                                         *graph.with_contexts("sandbox", ["rocm_base"], env)), cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stderr

@@ -76,7 +76,7 @@ def test_sandbox_build_takes_torch_from_an_index(sandbox_images, tmp_path, label
 def test_a_torch_wheel_other_than_the_labelled_one_fails_the_build(sandbox_images):
     """The labels promise a sha256; a build handed a context that does not hold that wheel stops."""
     env = dict(graph.environment("sandbox", "wrongsha"), SANDBOX_TORCH_SHA256="0" * 64)
-    proc = subprocess.run(graph.bake_cmd("sandbox", "sandbox-wheels"), cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True)
+    cmd = graph.bake_cmd("sandbox", *graph.with_contexts("sandbox", ["sandbox-wheels"], env))
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "torch wheel: not the one SANDBOX_TORCH_SHA256 names; build through make image" in proc.stderr

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.engine
 
 def _bake(*overrides: str, target: str = "rocm_base-core") -> subprocess.CompletedProcess[str]:
     env = graph.environment("sandbox", "guardtest")
-    cmd = graph.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)], target)
+    cmd = graph.bake_cmd("sandbox", "--progress=plain", *[a for o in overrides for a in ("--set", o)],
+                         *graph.with_contexts("sandbox", [target], env))
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
 
 
@@ -35,3 +36,13 @@ def test_build_fails_for_an_aiter_ref_lacking_the_fix():
     proc = _bake("rocm_base-core.args.AITER_BRANCH=v0.1.13")
     assert proc.returncode != 0
     assert "AITER_BRANCH=v0.1.13 is older than v0.1.14" in proc.stdout + proc.stderr
+
+
+def test_build_fails_when_module_mhc_lacks_a_gpu_arch():
+    """module_mhc.so compiled for real from aiter's mhc_kernels.cu, but for gfx942 alone, while GPU_ARCHS names
+    gfx950 too: rocm_base's code-object check fails the build (in both profiles: the sandbox skips nothing)."""
+    proc = _bake("sandbox-aiter-cpu.args.AITER_DEVICE_ARCHS=gfx942")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-2000:]
+    assert "compiled by hipcc for gfx942 (real code objects" in out  # the planted file is a real build
+    assert "module_mhc.so has code objects for gfx942 but GPU_ARCHS needs gfx950 too" in out, out[-3000:]

@@ -2,7 +2,8 @@
 // pybind names and argument names (csrc/include/rocm_ops.hpp:1932-1964, MHC_PYBIND), its kernels' input checks and messages
 // (csrc/kernels/mhc_kernels.cu, lines named below). The math is ours, written from aiter's reference in
 // op_tests/test_mhc.py (mhc_pre_ref :341, mhc_post_ref :573) as plain loops, so aiter's real Python wrapper
-// (aiter/ops/mhc.py) and loader (aiter/jit/core.py) run on top of it. No GPU code: never a ROCm result.
+// (aiter/ops/mhc.py) and loader (aiter/jit/core.py) run on top of it. The device code beside it (.hip_fatbin) is hipcc's
+// build of aiter's own mhc kernels (stages/aiter_cpu.py), which nothing here launches: never a ROCm result.
 // The arch and CU count come from ROCM_IMAGES_STANDIN_GFX (default gfx950), as the sandbox amdsmi and rocminfo.
 
 #include <torch/extension.h>
@@ -14,7 +15,9 @@
 
 namespace {
 
-const char* const STANDIN = "sandbox stand-in: CPU build of aiter's module_mhc, no ROCm kernels inside";
+const char* const STANDIN =
+    "sandbox stand-in: CPU build of aiter's module_mhc host side; its .hip_fatbin is hipcc's build of aiter's mhc "
+    "kernels, which cannot run here";
 
 std::string gpu_arch() {
     const char* gfx = std::getenv("ROCM_IMAGES_STANDIN_GFX");

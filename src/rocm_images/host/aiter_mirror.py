@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import REPO_ROOT, UserError
 from ..stages import aiter_guard
+from . import git_mirror
 
 MIRROR_DIR = REPO_ROOT / "build" / "aiter-mirror"  # the named context
 IN_BUILD = "/mirror/aiter.git"  # where the aiter_clone stage sees it (docker/Dockerfile.rocm_base)
@@ -23,19 +24,7 @@ IN_BUILD = "/mirror/aiter.git"  # where the aiter_clone stage sees it (docker/Do
 
 def configured() -> Path | None:
     """AITER_MIRROR as a path, checked: a readable git bundle or git repository."""
-    value = os.environ.get("AITER_MIRROR", "").strip()
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise UserError(f"AITER_MIRROR={value} does not exist; point it at a git bundle or clone of ROCm/aiter, "
-                        "or unset it to clone AITER_REPO over the network")
-    probe = (["git", "bundle", "list-heads", str(path)] if path.is_file()
-             else ["git", "--git-dir", str(path / ".git") if (path / ".git").exists() else str(path), "rev-parse"])
-    if subprocess.run(probe, capture_output=True, text=True).returncode != 0:
-        raise UserError(f"AITER_MIRROR={value} is neither a git bundle nor a git repository; point it at a "
-                        "bundle (`git bundle create aiter.bundle --all`) or a clone of ROCm/aiter")
-    return path
+    return git_mirror.configured("AITER_MIRROR", "ROCm/aiter")
 
 
 def _tags(git_dir: Path) -> set[str]:
@@ -55,24 +44,9 @@ def prepare(pin: dict[str, str]) -> dict[str, str]:
                 raise
             raise UserError(f"cannot reach AITER_REPO {pin['AITER_REPO']} to check AITER_BRANCH={pin['AITER_BRANCH']}; "
                             "check the network, or set AITER_MIRROR to a git bundle or clone of ROCm/aiter") from None
-        shutil.rmtree(MIRROR_DIR, ignore_errors=True)  # the context is then an empty directory
-        MIRROR_DIR.mkdir(parents=True)
+        git_mirror.empty(MIRROR_DIR)
         return named()
-    git_dir = MIRROR_DIR / "aiter.git"
-    if git_dir.is_dir() and (MIRROR_DIR / "source").is_file() and (MIRROR_DIR / "source").read_text() == str(source):
-        # the same source: fetch what changed (a fresh clone would change every file's metadata and the context)
-        proc = subprocess.run(["git", "--git-dir", str(git_dir), "remote", "update", "--prune"], capture_output=True,
-                              text=True)
-    else:
-        shutil.rmtree(MIRROR_DIR, ignore_errors=True)
-        MIRROR_DIR.mkdir(parents=True)
-        proc = subprocess.run(["git", "clone", "--quiet", "--mirror", str(source), str(git_dir)], capture_output=True,
-                              text=True)
-        (MIRROR_DIR / "source").write_text(str(source))
-    if proc.returncode != 0:
-        shutil.rmtree(MIRROR_DIR, ignore_errors=True)
-        last = (proc.stderr.strip().splitlines() or ["git failed"])[-1]
-        raise UserError(f"cannot mirror AITER_MIRROR={source} ({last}); check that it is readable and complete")
+    git_dir = git_mirror.mirror("AITER_MIRROR", source, MIRROR_DIR, "aiter.git")
     lacking = [r for r in refs if r not in _tags(git_dir)]
     if lacking:
         shutil.rmtree(MIRROR_DIR, ignore_errors=True)

@@ -32,7 +32,10 @@ def _base(a: argparse.Namespace) -> None:
     from ..stages import pins
     from . import sandbox_base
 
-    print(f"sandbox base: {sandbox_base.ensure(pins.load(), rebuild=a.rebuild)} ({sandbox_base.STANDIN_LABEL})")
+    pin = pins.load()
+    print(f"sandbox base: {sandbox_base.ensure(pin, rebuild=a.rebuild)} ({sandbox_base.STANDIN_LABEL})")
+    print(f"compiler base: {sandbox_base.ensure(pin, rebuild=a.rebuild, compiler=True)} "
+          f"({sandbox_base.COMPILER_LABEL})")
 
 
 def _image(a: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import REPO_ROOT, UserError
 from ..stages import patches, pins
-from . import aiter_mirror, sandbox_base, sdist, torch_wheel
+from . import aiter_mirror, ck_mirror, sandbox_base, sdist, torch_wheel
 
 PROFILES = {"production": ["bake.hcl"], "sandbox": ["bake.hcl", "bake.sandbox.hcl"]}
 BUILD_DIR = REPO_ROOT / "build"
@@ -104,9 +104,11 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
         HOST_CA=os.environ.get("HOST_CA") or host_ca(),
     )
     if profile == "sandbox":
-        env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin))
+        env.update(SANDBOX_BASE_IMAGE=sandbox_base.image_ref(pin),
+                   SANDBOX_COMPILER_BASE_IMAGE=sandbox_base.image_ref(pin, compiler=True))
         env.update(torch_wheel.prepare(pin) if prepare else torch_wheel.named())
         env.update(aiter_mirror.prepare(pin) if prepare else aiter_mirror.named())
+        env.update(ck_mirror.prepare(pin) if prepare else ck_mirror.named())
     return env
 
 
@@ -175,6 +177,13 @@ def records(profile: str, targets: list[str], env: dict[str, str] | None = None)
     graph = json.loads(print_graph(profile, targets, env))
     return {name: Record(name, t.get("tags", []), t.get("labels", {}))
             for name, t in graph["target"].items() if t.get("tags")}
+
+
+def with_contexts(profile: str, targets: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """The targets and every target they take as a `target:` context, as bake resolves them: requested together,
+    the context targets keep their own output (bake.hcl _common: the cache only) instead of becoming untagged
+    images."""
+    return list(json.loads(print_graph(profile, targets, env))["target"])
 
 
 NAMES_TARGET = "label-names"  # bake.hcl: not an image, the label name of every role

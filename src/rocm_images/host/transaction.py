@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .. import REPO_ROOT, UserError
 from ..stages import aiter_guard, pins
-from . import aiter_mirror, compression, engine, sandbox_base, torch_wheel
+from . import aiter_mirror, ck_mirror, compression, engine, sandbox_base, torch_wheel
 from .graph import (
     BUILD_DIR,
     DEFAULT_TARGETS,
@@ -24,6 +24,7 @@ from .graph import (
     environment,
     records,
     vllm_source,
+    with_contexts,
 )
 from .preflight import check_disk, check_production_base
 
@@ -65,6 +66,7 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
     if profile == "sandbox":  # every source the sandbox reads, before anything builds
         env.update(torch_wheel.prepare(pin))
         env.update(aiter_mirror.prepare(pin))
+        env.update(ck_mirror.prepare(pin))
     engine.require()
     if layer_compression != "gzip":  # a classic store keeps no blobs: push would recompress them as gzip
         engine.require_image_store(why=f"COMPRESSION={layer_compression} keeps its layers as built only in")
@@ -77,6 +79,7 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
             aiter_guard.require_ref(pin["AITER_REPO"], pin["AITER_BRANCH"])
         else:
             sandbox_base.ensure(pin)
+            sandbox_base.ensure(pin, compiler=True)
         vllm_source(pin)
         env["TAG"] = f"candidate-{uuid.uuid4().hex[:10]}"
         cand = records(profile, targets, env)
@@ -86,7 +89,8 @@ def build(profile: str, targets: list[str] | None = None, tag: str = "latest",
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             # each published target's output (bake.hcl image_output) loads it into the engine with its compression
-            proc = subprocess.Popen(bake_cmd(profile, *(extra or []), *targets), cwd=REPO_ROOT, env=env)
+            proc = subprocess.Popen(bake_cmd(profile, *(extra or []), *with_contexts(profile, targets, env)),
+                                    cwd=REPO_ROOT, env=env)
             if _wait_or_cancel(proc) != 0:
                 raise UserError(f"bake failed for {' '.join(targets)} (profile {profile}); previous tags are "
                                 "untouched; fix the error above and rerun (cached steps are reused)")

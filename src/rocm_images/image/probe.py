@@ -5,7 +5,10 @@ use_tilelang_fused_mhc), never from a copy of their rules. Tilelang evidence: an
 tilelang.cache.cached (every compile request passes it exactly once), its "begins to compile kernel" log lines
 and the kernels/ entries of a fresh TILELANG_CACHE_DIR. With --run, mHC pre+post at DeepSeek-V4's sizes go
 through the selected path and are compared with vLLM's torch reference; hc_head and the fused post+pre op are
-called too, and the kernel op each one reached is recorded.
+called too, and the kernel op each one reached is recorded. Where no GPU driver is present, the GPU kernels the
+selected path reaches are compiled for every GPU_ARCHS arch with an explicit target instead of run: hc_head's triton
+kernels on the default path, and with VLLM_ROCM_USE_TILELANG_MHC=1 every tilelang kernel of pre, post, fused
+post+pre and hc_head.
 
 The JSON goes to stdout alone: everything else the libraries print is sent to stderr while the probe runs.
 """
@@ -19,6 +22,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ DSV4_HIDDEN_SIZES = (4096, 7168)  # DeepSeek-V4's hidden sizes (both accepted by
 DSV4_HIDDEN = DSV4_HIDDEN_SIZES[-1]
 HC_MULT = 4  # DeepSeek-V4's hyper-connection streams (the only hc_mult aiter's kernels take)
 RUN_TOKENS = 256  # enough to exercise the kernels' multi-block paths, cheap on a CPU
+DECODE_TOKENS = 4  # a decode batch: vLLM's fused post+pre takes its small-batch kernel (mhc_fused) at <= 16 tokens
 
 
 class _Capture(logging.Handler):
@@ -92,10 +97,12 @@ class TilelangWatch(importlib.abc.MetaPathFinder):
             if fn is not None and id(fn) in originals:
                 mod.cached = counting(fn)
 
+    def kernels(self) -> list[Path]:
+        return [p for p in self.cache_dir.glob("*/kernels/*") if p.is_dir()]
+
     def evidence(self) -> dict[str, Any]:
-        kernels = [p for p in self.cache_dir.glob("*/kernels/*") if p.is_dir()]
         return {"imported": self.imported, "compile_requests": self.compile_requests,
-                "kernels_compiled": len(kernels), "compile_log_lines": self.log.lines,
+                "kernels_compiled": len(self.kernels()), "compile_log_lines": self.log.lines,
                 "cache_dir": str(self.cache_dir)}
 
 
@@ -226,25 +233,103 @@ def run_once(ops: tuple, tokens: int = RUN_TOKENS, archs: list[str] | None = Non
         result["max_abs_diff_vs_torch_reference"] = worst
     else:
         result["error"] = next(r["error"] for r in result["pre_post"].values() if not r["ok"])
-    residual, fn, scale, base, *_ = _inputs(DSV4_HIDDEN, tokens, device)
     driver = _gpu_driver()
-    result["hc_head"] = kernel_ops(lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6),
-                                   not_run=frozenset() if driver else frozenset({"hc_head_triton"}))
+    head, fused_call = _head_and_fused(ops, tokens, device)
+    result["hc_head"] = kernel_ops(head, not_run=frozenset() if driver else frozenset({"hc_head_triton"}))
     if not driver and result["hc_head"]["ops"] == ["hc_head_triton"]:
         result["hc_head"] = hc_head_without_gpu(result["hc_head"], archs or [])
+    result["fused_post_pre"] = kernel_ops(fused_call)
+    return result
+
+
+def _head_and_fused(ops: tuple, tokens: int, device: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """hc_head and the fused post+pre op, each called once at DeepSeek-V4's size (post mix of ones, identity
+    combination)."""
+    import torch
+
+    hc_head, fused = ops[2:]
+    residual, fn, scale, base, *_ = _inputs(DSV4_HIDDEN, tokens, device)
     x = residual[:, 0].contiguous()
     post_mix = torch.ones(tokens, HC_MULT, 1, device=device)
     comb = torch.eye(HC_MULT, device=device).expand(tokens, HC_MULT, HC_MULT).contiguous()
-    result["fused_post_pre"] = kernel_ops(
-        lambda: fused(x, residual, post_mix, comb, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3))
-    return result
+    return (lambda: hc_head(residual, fn[:HC_MULT], scale[:1], base[:HC_MULT], 1e-6, 1e-6),
+            lambda: fused(x, residual, post_mix, comb, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3))
+
+
+def _hip_code_objects(root: Path) -> dict[str, int]:
+    """The GPU code objects in the files under root (a tilelang kernel's cache entry keeps them in the offload
+    bundle of its executable.so), counted by arch as the build's module_mhc check reads them."""
+    from ..stages import code_objects
+
+    found: dict[str, int] = {}
+    for f in (p for p in root.rglob("*") if p.is_file()):
+        for arch in code_objects.archs(f.read_bytes(), str(f)):
+            found[arch] = found.get(arch, 0) + 1
+    return found
+
+
+def compiled_ok(per_arch: dict[str, Any]) -> bool:
+    """Every arch compiled kernels, each with a code object of that arch and no other, and every call got through."""
+    return bool(per_arch) and all(
+        a["kernels"] and a["code_objects"].get(arch) == a["kernels"] and set(a["code_objects"]) == {arch}
+        and all(c["ok"] for c in a["calls"].values()) for arch, a in per_arch.items())
+
+
+def tilelang_without_gpu(ops: tuple, archs: list[str], watch: TilelangWatch) -> dict[str, Any]:
+    """The opted-in tilelang path where its kernels cannot launch: every kernel vLLM's tilelang ops reach for pre,
+    post (at each DeepSeek-V4 hidden size), fused post+pre (prefill and decode) and hc_head, compiled by tilelang
+    for each arch (an
+    explicit HIP target, TILELANG_TARGET) and not run. Compiles are counted per arch from tilelang's own log lines
+    and the code objects of a fresh cache directory."""
+    from tilelang.jit import JITImpl
+
+    pre, post = ops[:2]
+
+    def pre_post(args: tuple) -> None:
+        post_mix, comb, layer_input = pre(*args)  # outputs allocated, never written: only their shapes matter
+        post(layer_input, args[0], post_mix, comb)
+
+    calls: dict[str, Callable[[], Any]] = {
+        f"pre_post_{hidden}": lambda h=hidden: pre_post(_inputs(h, RUN_TOKENS, "cpu")) for hidden in DSV4_HIDDEN_SIZES}
+    calls["hc_head"], calls["fused_post_pre"] = _head_and_fused(ops, RUN_TOKENS, "cpu")
+    calls["fused_post_pre_decode"] = _head_and_fused(ops, DECODE_TOKENS, "cpu")[1]
+    launch, target = JITImpl.__call__, os.environ.get("TILELANG_TARGET")
+
+    def compile_only(self: Any, *args: Any, **kwargs: Any) -> None:
+        self.compile(*args, **kwargs)  # through tilelang's cache; the kernel is not launched
+
+    per_arch: dict[str, Any] = {}
+    JITImpl.__call__ = compile_only
+    try:
+        for arch in archs:
+            os.environ["TILELANG_TARGET"] = json.dumps({"kind": "hip", "mcpu": arch})
+            lines, kernels = len(watch.log.lines), set(watch.kernels())
+            reached = {name: kernel_ops(call) for name, call in calls.items()}
+            new = sorted(set(watch.kernels()) - kernels)
+            objects: dict[str, int] = {}
+            for k in new:
+                for a, n in _hip_code_objects(k).items():
+                    objects[a] = objects.get(a, 0) + n
+            per_arch[arch] = {"compile_log_lines": len(watch.log.lines) - lines, "kernels": len(new),
+                              "code_objects": objects, "calls": reached}
+    finally:
+        JITImpl.__call__ = launch
+        if target is None:
+            os.environ.pop("TILELANG_TARGET", None)
+        else:
+            os.environ["TILELANG_TARGET"] = target
+    ok = compiled_ok(per_arch)
+    note = (f"tilelang: no GPU driver, so vLLM's tilelang kernels were compiled for {', '.join(archs) or 'no arch'}"
+            f" ({'ok' if ok else 'FAILED'}), not run: running a kernel needs a GPU")
+    return {"ok": ok, "ran": False, "compiled": per_arch, "note": note}
 
 
 def what_ran(run: dict[str, Any], sel: dict[str, Any], standin: bool) -> str:
     """One line: the path, where, and whether it worked; never "via X" for a run that failed."""
     kernel = sel["pre"]
     if kernel == "aiter" and standin:
-        kernel += " (aiter's own wrapper over a SANDBOX STAND-IN module_mhc.so: a CPU build, not a ROCm kernel)"
+        kernel += (" (aiter's own wrapper over a SANDBOX STAND-IN module_mhc.so: its CPU host code ran, not its GPU"
+                   " code objects; not a ROCm kernel)")
     sizes = "/".join(run["pre_post"])
     if not run["ok"]:
         return f"mhc pre+post FAILED on {run['device']} (selected {kernel}, hidden {sizes}): {run['error']}"
@@ -312,9 +397,16 @@ def probe(run: bool) -> dict[str, Any]:
     if aiter["installed"] and sel["pre"] == "aiter":
         aiter["wrapper"] = _aiter_wrapper_facts([])
     if run:
+        import torch
+
         archs = [a for a in (labels.get(names.get("gpu_archs", "")) or "").split(";") if a]
-        ran = run_once(ops, archs=archs)
-        ran["what_ran"] = what_ran(ran, sel, bool(aiter.get("sandbox_standin")))
+        if sel["pre"] == "tilelang" and not torch.cuda.is_available():
+            compiled = tilelang_without_gpu(ops, archs, watch)
+            ran = {"device": "cpu", "ok": compiled["ok"], "ran": False, "tilelang": compiled,
+                   "what_ran": compiled["note"]}
+        else:
+            ran = run_once(ops, archs=archs)
+            ran["what_ran"] = what_ran(ran, sel, bool(aiter.get("sandbox_standin")))
         result["run"] = ran
     result["tilelang"] = watch.evidence()
     result["aiter_log"] = aiter_log.lines

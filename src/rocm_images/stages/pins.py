@@ -19,6 +19,8 @@ REQUIRED_KEYS = (
     "AITER_COMMIT", "AITER_REQUIRED_FIX", "AITER_MIN_VERSION", "AITER_CONTROL_BRANCH",
     "VLLM_REF", "VLLM_VERSION", "VLLM_SDIST_SHA256", "TILELANG_VERSION", "TVM_FFI_VERSION", "SANDBOX_SUITE",
     "SANDBOX_PYTHON_VERSION", "SANDBOX_TORCH_VERSION", "SANDBOX_TORCH_INDEX", "SANDBOX_TRITON_VERSION",
+    "SANDBOX_COMPILER_SUITE", "SANDBOX_COMPILER_APT_SUITE", "SANDBOX_HIPCC_VERSION", "SANDBOX_HIP_DEV_VERSION",
+    "SANDBOX_ROCM_DEVICE_LIBS_VERSION", "SANDBOX_ROCM_PRIMS_VERSION", "SANDBOX_CLANG_VERSION", "CK_REPO", "CK_COMMIT",
 )
 # pins with a fixed set of values (NIC_BACKEND: images/vllm/install-nic.sh's cases)
 CHOICES = {"NIC_BACKEND": ("all", "ainic", "bnxt", "none")}
@@ -51,6 +53,8 @@ def load(path: Path = VERSIONS_FILE) -> dict[str, str]:
     for key, allowed in CHOICES.items():
         if pins[key] not in allowed:
             raise UserError(f"{path.name}: {key}={pins[key]} is not one of {', '.join(allowed)}; pick one")
+    if not _SHA.match(pins["CK_COMMIT"]):  # the sandbox checks it out of a mirror: no branch, no short id
+        raise UserError(f"{path.name}: CK_COMMIT={pins['CK_COMMIT']} is not a full 40-hex commit id")
     return pins
 
 
