@@ -13,11 +13,11 @@ from rocm_images.host import cleanup, graph, sandbox_base
 
 
 def what_make_image_makes(pin: dict[str, str]) -> set[str]:
-    """The tags bake computes for `make image` (default prefix and TAG), and the sandbox base it may create."""
+    """The tags bake computes for `make image` (default prefix and TAG), and the sandbox bases it may create."""
     env = graph.environment("sandbox", "latest", pin, prepare=False)
     env.pop("IMAGE_PREFIX", None)  # the suite's own prefix; `make image` uses bake.hcl's default
     made = {t for r in graph.records("sandbox", list(graph.DEFAULT_TARGETS), env).values() for t in r.tags}
-    return made | {sandbox_base.image_ref(pin)}
+    return made | {sandbox_base.image_ref(pin), sandbox_base.image_ref(pin, compiler=True)}
 
 
 def test_leftovers_are_found_by_label_not_by_name(tmp_path):
