@@ -8,7 +8,8 @@ import struct
 import pytest
 
 from rocm_images import UserError
-from rocm_images.stages import build_info, code_objects
+from rocm_images.image import code_objects
+from rocm_images.stages import build_info
 
 
 def bundle(*ids: str) -> bytes:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from rocm_images.image import probe
-from rocm_images.stages import code_objects
+from rocm_images.image import code_objects, probe
 
 RUN = {"device": "cpu", "tokens": 256, "pre_post": {"4096": {}, "7168": {}}}
 

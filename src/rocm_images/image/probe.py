@@ -259,7 +259,7 @@ def _head_and_fused(ops: tuple, tokens: int, device: str) -> tuple[Callable[[], 
 def _hip_code_objects(root: Path) -> dict[str, int]:
     """The GPU code objects in the files under root (a tilelang kernel's cache entry keeps them in the offload
     bundle of its executable.so), counted by arch as the build's module_mhc check reads them."""
-    from ..stages import code_objects
+    from . import code_objects
 
     found: dict[str, int] = {}
     for f in (p for p in root.rglob("*") if p.is_file()):

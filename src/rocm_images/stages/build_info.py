@@ -11,8 +11,8 @@ import os
 import sys
 
 from .. import UserError
+from ..image import code_objects
 from ..image.aiter_facts import INFO_FILE, MODULE_MHC_ENTRY_POINTS, aiter_module_mhc, module_mhc_facts
-from . import code_objects
 
 
 def mhc_entry_points() -> str | None:

@@ -5,8 +5,9 @@ A HIP .so keeps its device code in offload bundles (LLVM clang-offload-bundler f
 uint64 id length and the id, e.g. "hipv4-amdgcn-amd-amdhsa--gfx942:sramecc+:xnack-". A bundle built with
 --offload-compress is a "CCOB" header (uint16 version, uint16 method; from version 2 on the total size, uint32 in
 version 2 and uint64 in version 3) and a compressed payload: its ids are listed by clang-offload-bundler
-(production's base has it in /opt/rocm/llvm/bin). Runs inside the build (stdlib only). A header that does not
-parse is one line naming the file and the byte offset.
+(production's base has it in /opt/rocm/llvm/bin). Stdlib only: it runs in the build (the module_mhc.so check) and
+in the image (mhc-probe reads tilelang's kernels). A header that does not parse is one line naming the file and the
+byte offset.
 """
 
 from __future__ import annotations
