@@ -294,10 +294,12 @@ def test_no_wheel_file_is_left_in_the_image(host):
 
 
 def test_the_runtime_image_carries_only_in_image_code(host):
-    """The image gets the probe and the knob check, not the host tooling (CLI, engine installer, pusher)."""
+    """The image gets the probe, the knob check and the code-object reader, not the host tooling (CLI, engine
+    installer, pusher)."""
     out = host.run("cd /opt/rocm-images/rocm_images && find . -name '*.py' | sort")
     assert out.stdout.split() == ["./__init__.py", "./image/__init__.py", "./image/aiter_facts.py",
-                                  "./image/knobs.py", "./image/probe.py", "./image/triton_targets.py"]
+                                  "./image/code_objects.py", "./image/knobs.py", "./image/probe.py",
+                                  "./image/triton_targets.py"]
 
 
 # What upstream's images carry at run time and ours must too: mori's RDMA core (libibverbs and its providers,
