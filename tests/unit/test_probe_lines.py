@@ -35,7 +35,11 @@ def test_code_objects_of_a_tilelang_cache_entry_are_counted_by_arch(tmp_path):
     (kernel / "executable.so").write_bytes(_bundle("host-x86_64-unknown-linux-gnu-",
                                                    "hipv4-amdgcn-amd-amdhsa--gfx950"))
     (kernel / "device_kernel.cu").write_text("extern \"C\" __global__ void k() {}")
-    assert probe._hip_code_objects(kernel) == {"gfx950": 1}
+    other = tmp_path / "kernels" / "def"
+    other.mkdir()
+    (other / "executable.so").write_bytes(_bundle("hipv4-amdgcn-amd-amdhsa--gfx950"))
+    assert probe._hip_code_objects([kernel]) == {"gfx950": 1}
+    assert probe._hip_code_objects([kernel, other]) == {"gfx950": 2}
 
 
 def _arch(kernels: int, objects: dict[str, int], ok: bool = True) -> dict:

@@ -256,13 +256,13 @@ def _head_and_fused(ops: tuple, tokens: int, device: str) -> tuple[Callable[[], 
             lambda: fused(x, residual, post_mix, comb, fn, scale, base, 1e-6, 1e-6, 1e-6, 2.0, 3))
 
 
-def _hip_code_objects(root: Path) -> dict[str, int]:
-    """The GPU code objects in the files under root (a tilelang kernel's cache entry keeps them in the offload
+def _hip_code_objects(roots: list[Path]) -> dict[str, int]:
+    """The GPU code objects in the files under roots (a tilelang kernel's cache entry keeps them in the offload
     bundle of its executable.so), counted by arch as the build's module_mhc check reads them."""
     from . import code_objects
 
     found: dict[str, int] = {}
-    for f in (p for p in root.rglob("*") if p.is_file()):
+    for f in (p for root in roots for p in root.rglob("*") if p.is_file()):
         for arch in code_objects.archs(f.read_bytes(), str(f)):
             found[arch] = found.get(arch, 0) + 1
     return found
@@ -278,9 +278,8 @@ def compiled_ok(per_arch: dict[str, Any]) -> bool:
 def tilelang_without_gpu(ops: tuple, archs: list[str], watch: TilelangWatch) -> dict[str, Any]:
     """The opted-in tilelang path where its kernels cannot launch: every kernel vLLM's tilelang ops reach for pre,
     post (at each DeepSeek-V4 hidden size), fused post+pre (prefill and decode) and hc_head, compiled by tilelang
-    for each arch (an
-    explicit HIP target, TILELANG_TARGET) and not run. Compiles are counted per arch from tilelang's own log lines
-    and the code objects of a fresh cache directory."""
+    for each arch (an explicit HIP target, TILELANG_TARGET) and not run. Compiles are counted per arch from
+    tilelang's own log lines and the code objects of a fresh cache directory."""
     from tilelang.jit import JITImpl
 
     pre, post = ops[:2]
@@ -306,12 +305,8 @@ def tilelang_without_gpu(ops: tuple, archs: list[str], watch: TilelangWatch) -> 
             lines, kernels = len(watch.log.lines), set(watch.kernels())
             reached = {name: kernel_ops(call) for name, call in calls.items()}
             new = sorted(set(watch.kernels()) - kernels)
-            objects: dict[str, int] = {}
-            for k in new:
-                for a, n in _hip_code_objects(k).items():
-                    objects[a] = objects.get(a, 0) + n
             per_arch[arch] = {"compile_log_lines": len(watch.log.lines) - lines, "kernels": len(new),
-                              "code_objects": objects, "calls": reached}
+                              "code_objects": _hip_code_objects(new), "calls": reached}
     finally:
         JITImpl.__call__ = launch
         if target is None:
