@@ -139,7 +139,7 @@ def test_tilelang_opt_in_runs_its_kernels_on_gpu(image_ref):
     assert p["run"]["what_ran"].startswith("mhc pre+post via tilelang on cuda"), p["run"]["what_ran"]
 
 
-def test_hipcc_compiles_a_kernel_for_every_gpu_arch(host, role):
+def test_hipcc_compiles_a_kernel_for_every_target_arch(host, role):
     """The hipcc on PATH (production: ROCm's; sandbox: Debian's ROCm 7.2 one in its relocated root, see
     docs/profiles.md) compiles a HIP kernel into code objects for every GPU_ARCHS arch, as tilelang calls it."""
     archs = role["gpu_archs"].split(";")
