@@ -25,9 +25,13 @@ def prepare(pin: dict[str, str]) -> dict[str, str]:
     """The bake variables of the sandbox's CK source, after checking that a mirror holds CK_COMMIT."""
     source = git_mirror.configured("CK_MIRROR", WHAT)
     if source is None:
-        reach = subprocess.run(["git", "ls-remote", "--heads", pin["CK_REPO"]], capture_output=True, text=True,
-                               timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
-        if reach.returncode != 0:
+        try:
+            reach = subprocess.run(["git", "ls-remote", "--heads", pin["CK_REPO"]], capture_output=True, text=True,
+                                   timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+            reached = reach.returncode == 0
+        except subprocess.TimeoutExpired:  # a hanging network is unreachable too: one line, not a traceback
+            reached = False
+        if not reached:
             raise UserError(f"cannot reach CK_REPO {pin['CK_REPO']}; check the network, or set CK_MIRROR to a git "
                             f"bundle or clone of {WHAT} that holds CK_COMMIT={pin['CK_COMMIT'][:12]}")
         git_mirror.empty(MIRROR_DIR)
