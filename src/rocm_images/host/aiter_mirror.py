@@ -9,7 +9,6 @@ Either way the build clones real aiter history, so the guard checks the fix by a
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,6 +56,4 @@ def prepare(pin: dict[str, str]) -> dict[str, str]:
 
 def named() -> dict[str, str]:
     """The same variables without touching anything (for --print)."""
-    if not os.environ.get("AITER_MIRROR", "").strip():
-        return {"AITER_MIRROR_DIR": os.path.relpath(MIRROR_DIR, REPO_ROOT)}
-    return {"AITER_MIRROR_DIR": os.path.relpath(MIRROR_DIR, REPO_ROOT), "SANDBOX_AITER_REPO": IN_BUILD}
+    return git_mirror.named("AITER_MIRROR", MIRROR_DIR, "AITER_MIRROR_DIR", "SANDBOX_AITER_REPO", IN_BUILD)

@@ -48,6 +48,4 @@ def prepare(pin: dict[str, str]) -> dict[str, str]:
 
 def named() -> dict[str, str]:
     """The same variables without touching anything (for --print)."""
-    if not os.environ.get("CK_MIRROR", "").strip():
-        return {"CK_MIRROR_DIR": os.path.relpath(MIRROR_DIR, REPO_ROOT)}
-    return {"CK_MIRROR_DIR": os.path.relpath(MIRROR_DIR, REPO_ROOT), "SANDBOX_CK_REPO": IN_BUILD}
+    return git_mirror.named("CK_MIRROR", MIRROR_DIR, "CK_MIRROR_DIR", "SANDBOX_CK_REPO", IN_BUILD)

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .. import UserError
+from .. import REPO_ROOT, UserError
 
 
 def configured(var: str, what: str) -> Path | None:
@@ -54,3 +54,10 @@ def empty(mirror_dir: Path) -> None:
     """No mirror: the context is an empty directory and the build clones over the network."""
     shutil.rmtree(mirror_dir, ignore_errors=True)
     mirror_dir.mkdir(parents=True)
+
+
+def named(var: str, mirror_dir: Path, dir_var: str, repo_var: str, in_build: str) -> dict[str, str]:
+    """The bake variables of a mirror without touching anything (for --print): its directory, and the repository
+    the build clones (`in_build`, the mirror context) when `var` names a mirror."""
+    found = {dir_var: os.path.relpath(mirror_dir, REPO_ROOT)}
+    return {**found, repo_var: in_build} if os.environ.get(var, "").strip() else found
