@@ -69,13 +69,15 @@ variable "CACHE_REF" { default = "" }
 // layer compression of the published images: gzip (default: every runtime pulls it) or zstd (faster cold pulls;
 // docs/bench.md). The CLI checks the value (host/compression.py); the image's compression label records it.
 variable "COMPRESSION" { default = "gzip" }
+// gzip's level (zstd's is 3): 6, for what clusters pull; the sandbox overlay sets 1 (docs/profiles.md)
+variable "GZIP_LEVEL" { default = 6 }
 
 // the image output: into the engine's image store (the containerd store keeps the blobs, so `docker push` sends
 // them as built), every layer recompressed to COMPRESSION (force-compression: the base's layers are gzip),
 // with OCI media types (zstd has no Docker schema 2 media type)
 function "image_output" {
   params = []
-  result = ["type=image,compression=${COMPRESSION},compression-level=${COMPRESSION == "zstd" ? 3 : 6},force-compression=true,oci-mediatypes=true"]
+  result = ["type=image,compression=${COMPRESSION},compression-level=${COMPRESSION == "zstd" ? 3 : GZIP_LEVEL},force-compression=true,oci-mediatypes=true"]
 }
 
 // the one tag shape: every image's name is computed here (Python reads tags from `bake --print`)

@@ -26,6 +26,8 @@ variable "BASE_DIGEST" { default = "" }
 variable "TORCH_WHEEL" {
   default = SANDBOX_TORCH_SHA256 == "" ? "" : "sha256:${SANDBOX_TORCH_SHA256} from ${SANDBOX_TORCH_SOURCE}"
 }
+// sandbox images are loaded into this engine and never pushed: gzip's fastest level, the same media types
+variable "GZIP_LEVEL" { default = 1 }
 variable "SANDBOX_NOTE" {
   default = "SANDBOX STAND-INS: Debian base without ROCm, CPU torch, aiter's module_mhc (host side) and module_aiter_core as CPU builds, amdsmi, hipconfig and rocminfo stand-ins, Debian's ROCm 7.2 hipcc as /opt/rocm/bin/hipcc"
 }
@@ -68,8 +70,9 @@ target "rocm_base-wheels" {
   inherits   = ["_common"]
   dockerfile = "docker/Dockerfile.rocm_base"
   target     = "wheels"
-  contexts   = { base = "docker-image://${BASE_IMAGE}", tools = "src", rocm-wheels = "target:sandbox-wheels" }
-  args       = { HIP_RUNTIME = "os" }
+  contexts = { base = "docker-image://${BASE_IMAGE}", tools = "src", rocm-wheels = "target:sandbox-wheels",
+    rocm-compiler = "target:sandbox-compiler" }
+  args = { HIP_RUNTIME = "os" }
 }
 
 // Debian's ROCm 7.2 compilers: a SANDBOX_COMPILER_SUITE root relocated under /opt/rocm-compiler, and the
@@ -111,8 +114,8 @@ target "sandbox-aiter-cpu" {
   inherits   = ["_common"]
   dockerfile = "docker/Dockerfile.sandbox"
   target     = "aiter-prebuilt"
-  contexts = { wheels = "target:rocm_base-wheels", tools = "src", rocm-compiler = "target:sandbox-compiler",
-    aiter-src = "target:sandbox-aiter-src", ck-src = "target:sandbox-ck-src" }
+  contexts = { wheels = "target:rocm_base-wheels", tools = "src", aiter-src = "target:sandbox-aiter-src",
+    ck-src = "target:sandbox-ck-src" }
 }
 
 // the no-module_mhc negative control: module_aiter_core alone (PREBUILD_KERNELS=0 is what removes it in production)

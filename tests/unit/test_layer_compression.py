@@ -80,3 +80,22 @@ def test_zstd_on_a_classic_store_engine_stops_before_anything_builds(monkeypatch
     with pytest.raises(UserError, match=r"classic image store; COMPRESSION=zstd keeps its layers as built only in "
                                         r"the containerd image store"):
         transaction.build("production", ["vllm"], layer_compression="zstd")
+
+
+def test_sandbox_images_are_gzip_at_the_fastest_level():
+    """bake.sandbox.hcl's GZIP_LEVEL: the same gzip media types as production at level 1 (never pushed); zstd keeps
+    its level."""
+    for packed, level in (("gzip", "1"), ("zstd", "3")):
+        env = dict(graph.environment("sandbox", "latest", prepare=False), COMPRESSION=packed)
+        targets = json.loads(graph.print_graph("sandbox", ["default"], env))["target"]
+        for name in ("rocm_base", "vllm", "vllm-openai"):
+            (out,) = targets[name]["output"]
+            attrs = dict(kv.split("=", 1) for kv in out.split(","))
+            assert (attrs["compression"], attrs["compression-level"], attrs["force-compression"]) == \
+                (packed, level, "true"), (name, out)
+
+
+def test_the_bench_compresses_gzip_as_production_pushes_it():
+    from rocm_images.host import bench
+
+    assert bench.production_gzip_level() == "6"

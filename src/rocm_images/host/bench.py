@@ -168,11 +168,19 @@ def to_cluster(registry: str, mode: str, previous: str, edited: str, build_secon
 UNCOMPRESSED = "type=image,compression=uncompressed,force-compression=true,oci-mediatypes=true"
 
 
+def production_gzip_level() -> str:
+    """gzip's level as production pushes it (bake.hcl; the sandbox overlay lowers it for its never-pushed images):
+    the bench's gzip is what clusters pull."""
+    env = graph.environment("production", "latest", prepare=False)
+    (out,) = json.loads(graph.print_graph("production", ["vllm"], env))["target"]["vllm"]["output"]
+    return dict(kv.split("=", 1) for kv in out.split(","))["compression-level"]
+
+
 def cold_pull(env: dict[str, str], registry: str, packed: str) -> dict:
     """The vllm image with `packed` layers: export + compress seconds (bake of the built image into that
     compression), push seconds, bytes in the registry, and a cold node's pull (download + unpack into an empty
     store: a second dockerd with its own data root) and first `docker run` there."""
-    env = dict(env, COMPRESSION=packed, TAG=f"bench-{packed}")
+    env = dict(env, COMPRESSION=packed, TAG=f"bench-{packed}", GZIP_LEVEL=production_gzip_level())
     ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
     export_s = timed_build(env, targets=("vllm",), output="")  # image_output with COMPRESSION: bake.hcl
     dest = f"{registry}/cold/vllm:{packed}"
