@@ -99,3 +99,11 @@ def test_the_bench_compresses_gzip_as_production_pushes_it():
     from rocm_images.host import bench
 
     assert bench.production_gzip_level() == "6"
+
+
+def test_a_stray_gzip_level_in_the_shell_does_not_reach_bake(monkeypatch):
+    monkeypatch.setenv("GZIP_LEVEL", "9")
+    env = graph.environment("production", "latest", prepare=False)
+    assert "GZIP_LEVEL" not in env
+    (out,) = json.loads(graph.print_graph("production", ["vllm"], env))["target"]["vllm"]["output"]
+    assert "compression-level=6" in out.split(",")

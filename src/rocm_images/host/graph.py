@@ -85,6 +85,10 @@ def host_ca(candidates: tuple[str, ...] = CA_BUNDLES) -> str:
     return os.devnull
 
 
+# bake variables that the profile's own file sets (bake.hcl, bake.sandbox.hcl), never a shell variable
+PROFILE_SET = ("GZIP_LEVEL",)
+
+
 def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepare: bool = True) -> dict[str, str]:
     """The variables bake reads besides the pins file: the one-build pin overrides (announced) and the build's own
     facts (profile, tag, commit, patch series, sources). prepare=False names the vLLM source without fetching or
@@ -92,7 +96,7 @@ def environment(profile: str, tag: str, pin: dict[str, str] | None = None, prepa
     pin = pin or pins.load()
     # the pins reach bake through the variables file bake_cmd passes; a stray shell variable of the same name
     # must not win over it, except for the pins a user may override for one build (announced, labelled)
-    env = {k: v for k, v in os.environ.items() if k not in pin}
+    env = {k: v for k, v in os.environ.items() if k not in pin and k not in PROFILE_SET}
     env.update({k: v for k, v in pins.with_overrides(pin).items() if v != pin[k]})
     src = vllm_source(pin) if prepare else BUILD_DIR / "src" / f"vllm-{pin['VLLM_VERSION']}"
     env.update(
