@@ -173,14 +173,14 @@ def production_gzip_level() -> str:
     the bench's gzip is what clusters pull."""
     env = graph.environment("production", "latest", prepare=False)
     (out,) = json.loads(graph.print_graph("production", ["vllm"], env))["target"]["vllm"]["output"]
-    return dict(kv.split("=", 1) for kv in out.split(","))["compression-level"]
+    return compression.output_attributes(out)["compression-level"]
 
 
 def cold_pull(env: dict[str, str], registry: str, packed: str) -> dict:
     """The vllm image with `packed` layers: export + compress seconds (bake of the built image into that
     compression), push seconds, bytes in the registry, and a cold node's pull (download + unpack into an empty
     store: a second dockerd with its own data root) and first `docker run` there."""
-    env = dict(env, COMPRESSION=packed, TAG=f"bench-{packed}", GZIP_LEVEL=production_gzip_level())
+    env = dict(env, COMPRESSION=packed, TAG=f"bench-{packed}")
     ref = graph.records("sandbox", ["vllm"], env)["vllm"].tags[0]
     export_s = timed_build(env, targets=("vllm",), output="")  # image_output with COMPRESSION: bake.hcl
     dest = f"{registry}/cold/vllm:{packed}"
@@ -263,7 +263,8 @@ def run() -> dict:
     engine.require()
     preflight.check_disk()
     OUT.mkdir(parents=True, exist_ok=True)
-    env = graph.environment("sandbox", "bench", pin)
+    # every bench build compresses gzip as production pushes it, not at the sandbox's never-pushed level
+    env = dict(graph.environment("sandbox", "bench", pin), GZIP_LEVEL=production_gzip_level())
     # read before the block, so that a failing `bake --print` cannot hide the run's own error in the clean-up
     built = graph.records("sandbox", list(graph.DEFAULT_TARGETS), env)
     vllm_ref = built["vllm"].tags[0]

@@ -32,6 +32,11 @@ def check(value: str) -> str:
     return value
 
 
+def output_attributes(output: str) -> dict[str, str]:
+    """An image output of `bake --print` (bake.hcl image_output) as its attributes: type, compression, level..."""
+    return dict(kv.split("=", 1) for kv in output.split(","))
+
+
 def of_image(labels: dict[str, str], name: str) -> str:
     """The compression an image was built with (its label; images from before the label are gzip)."""
     return labels.get(name, DEFAULT)
